@@ -1,0 +1,1 @@
+//! sluice: a fast secret and artifact scanner for packages and registry mirrors.
