@@ -1,1 +1,2 @@
+//! Engine benchmarks.
 fn main() {}

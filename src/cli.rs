@@ -1,0 +1,255 @@
+//! The command line (clap derive), converted once into a [`Config`]; the only file that names clap.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use sluicebox::config::{Config, Format};
+use sluicebox::input::Limits;
+use sluicebox::input::walk::WalkOptions;
+use sluicebox::report::{OutputOptions, Reporter, human::Human, json};
+use sluicebox::rules::{RuleSet, Severity, check};
+use sluicebox::{Engine, scan};
+
+#[derive(Parser)]
+#[command(name = "sluice", version, about = "Find secrets, credential files, source maps and .git directories in packages before they ship")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan files, directories and archives (default: .)
+    Scan(ScanArgs),
+    /// List or check rules
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// List rules: id, category, severity, description
+    List {
+        #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+        format: ListFormat,
+    },
+    /// Validate rule files (default: the builtin rules) and run their examples through the engine
+    Check {
+        /// Rule files or directories of *.toml
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutFormat {
+    Human,
+    Json,
+    Jsonl,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FailOn {
+    Low,
+    Medium,
+    High,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// Files, directories or archives to scan; '-' reads stdin
+    paths: Vec<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutFormat::Human)]
+    format: OutFormat,
+    /// Write output to FILE instead of stdout
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Extra rule files or directories of *.toml
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Do not load the builtin rules
+    #[arg(long)]
+    no_builtin_rules: bool,
+    /// Worker threads (default: available cores)
+    #[arg(long, short = 'j', default_value_t = 0)]
+    threads: usize,
+    /// Maximum archive nesting depth
+    #[arg(long, default_value_t = 8)]
+    max_depth: usize,
+    /// Maximum expanded bytes per top-level input
+    #[arg(long, default_value_t = 16 << 30)]
+    max_archive_bytes: u64,
+    /// Maximum expanded/compressed ratio per archive member
+    #[arg(long, default_value_t = 1000)]
+    max_ratio: u64,
+    /// Treat archives as opaque bytes
+    #[arg(long)]
+    no_archives: bool,
+    /// Apply .gitignore/.ignore rules (default: scan everything, as it would ship)
+    #[arg(long)]
+    respect_gitignore: bool,
+    /// Follow symlinks (default: report them as skipped)
+    #[arg(long)]
+    follow_symlinks: bool,
+    /// Print full secret values (masked by default)
+    #[arg(long)]
+    show_secrets: bool,
+    /// Lowest severity that makes the exit code 1
+    #[arg(long, value_enum, default_value_t = FailOn::Low)]
+    fail_on: FailOn,
+    /// Color in human output
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+impl ScanArgs {
+    fn into_config(self) -> Config {
+        let color = match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                self.output.is_none() && io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        Config {
+            inputs: if self.paths.is_empty() { vec![PathBuf::from(".")] } else { self.paths },
+            format: match self.format {
+                OutFormat::Human => Format::Human,
+                OutFormat::Json => Format::Json,
+                OutFormat::Jsonl => Format::Jsonl,
+            },
+            output: self.output,
+            extra_rules: self.rules,
+            builtin_rules: !self.no_builtin_rules,
+            threads: self.threads,
+            limits: Limits {
+                max_depth: self.max_depth,
+                max_archive_bytes: self.max_archive_bytes,
+                max_ratio: self.max_ratio,
+                ..Limits::default()
+            },
+            archives: !self.no_archives,
+            walk: WalkOptions { respect_gitignore: self.respect_gitignore, follow_symlinks: self.follow_symlinks },
+            show_secrets: self.show_secrets,
+            fail_on: match self.fail_on {
+                FailOn::Low => Severity::Low,
+                FailOn::Medium => Severity::Medium,
+                FailOn::High => Severity::High,
+            },
+            color,
+        }
+    }
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    let result = match cli.command {
+        Command::Scan(args) => run_scan(&args.into_config()),
+        Command::Rules(RulesCommand::List { format }) => rules_list(format),
+        Command::Rules(RulesCommand::Check { files }) => rules_check(&files),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if e.downcast_ref::<sluicebox::Error>().is_some_and(sluicebox::Error::is_broken_pipe)
+                || e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            {
+                return 0;
+            }
+            eprintln!("sluice: error: {e:#}");
+            2
+        }
+    }
+}
+
+fn run_scan(config: &Config) -> Result<i32> {
+    let engine = scan::build_engine(config)?;
+    let out: Box<dyn Write + Send> = match &config.output {
+        Some(path) => Box::new(io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("cannot create output file '{}'", path.display()))?,
+        )),
+        None => Box::new(io::BufWriter::new(io::stdout())),
+    };
+    let opts = OutputOptions { show_secrets: config.show_secrets, color: config.color };
+    let mut reporter: Box<dyn Reporter> = match config.format {
+        Format::Human => Box::new(Human::new(out, opts)),
+        Format::Json => Box::new(json::JsonDocument::new(out, config.show_secrets)),
+        Format::Jsonl => Box::new(json::JsonLines::new(out, config.show_secrets)),
+    };
+    let cancel = AtomicBool::new(false);
+    let outcome = scan::run(config, &engine, reporter.as_mut(), &cancel)?;
+    Ok(outcome.exit_code(config.fail_on))
+}
+
+fn rules_list(format: ListFormat) -> Result<i32> {
+    let rules = RuleSet::builtin()?;
+    let mut out = io::stdout().lock();
+    match format {
+        ListFormat::Json => {
+            let list: Vec<_> = rules
+                .rules()
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.id, "category": r.category, "severity": r.severity.as_str(),
+                        "description": r.description, "keywords": r.keywords, "validate": r.validate.map(sluicebox::engine::validate::Validator::name),
+                        "references": r.references,
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &list)?;
+            writeln!(out)?;
+        }
+        ListFormat::Human => {
+            for r in rules.rules() {
+                writeln!(out, "{:<36} {:<16} {:<7} {}", r.id, r.category, r.severity.as_str(), r.description)?;
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn rules_check(files: &[PathBuf]) -> Result<i32> {
+    let rules = if files.is_empty() {
+        RuleSet::builtin()?
+    } else {
+        let config = Config { extra_rules: files.to_vec(), builtin_rules: false, ..Config::default() };
+        scan::build_engine(&config)?.rules().clone()
+    };
+    let n = rules.len();
+    let engine = Engine::new(rules)?;
+    let problems = check::check(&engine);
+    for p in &problems {
+        eprintln!("sluice: {p}");
+    }
+    if problems.is_empty() {
+        println!("{n} rules ok");
+        Ok(0)
+    } else {
+        bail!("{} problems in {n} rules", problems.len())
+    }
+}

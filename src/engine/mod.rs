@@ -1,0 +1,186 @@
+//! The scanning engine: bytes in, findings (offsets) out. It knows no paths, files or output.
+//!
+//! An [`Engine`] is built once from a [`RuleSet`] and shared by every thread; each thread owns a
+//! [`Scratch`]. `scan` runs the keyword [`prefilter`] over the haystack, collects for each
+//! candidate rule the windows around its keyword hits (merging overlaps), and runs only those
+//! rules' patterns inside those windows ([`verify`]). See `src/engine/DESIGN.md`.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod entropy;
+pub mod finding;
+pub mod prefilter;
+pub mod validate;
+pub mod verify;
+
+use std::ops::Range;
+
+pub use finding::Finding;
+
+use crate::error::Error;
+use crate::rules::{RuleId, RuleSet};
+use prefilter::Prefilter;
+use verify::{Compiled, RuleScratch};
+
+/// Bytes searched before a keyword hit: the longest stretch of a match ahead of its keyword.
+pub const WINDOW_BEFORE: usize = 256;
+/// Bytes searched after a keyword hit: the longest stretch of a match after its keyword.
+pub const WINDOW_AFTER: usize = 2048;
+/// The longest match the engine guarantees to find; streamed inputs overlap windows by more.
+pub const MAX_MATCH: usize = WINDOW_BEFORE + WINDOW_AFTER;
+
+/// Receives findings from [`Engine::scan`].
+pub trait Sink {
+    /// One confirmed finding.
+    fn finding(&mut self, finding: Finding);
+}
+
+impl Sink for Vec<Finding> {
+    fn finding(&mut self, finding: Finding) {
+        self.push(finding);
+    }
+}
+
+/// The compiled rule set: prefilter plus one pattern per content rule. `Send + Sync`.
+#[derive(Debug)]
+pub struct Engine {
+    rules: RuleSet,
+    compiled: Vec<Option<Compiled>>,
+    prefilter: Prefilter,
+}
+
+/// Per-thread state: regex caches and window lists. Create with [`Engine::scratch`].
+#[derive(Debug)]
+pub struct Scratch {
+    rules: Vec<Option<RuleScratch>>,
+    windows: Vec<Vec<Range<usize>>>,
+    touched: Vec<RuleId>,
+}
+
+impl Engine {
+    /// Compiles every content rule of `rules`; the error names the first rule that fails.
+    pub fn new(rules: RuleSet) -> Result<Engine, Error> {
+        let mut compiled = Vec::with_capacity(rules.len());
+        for (i, rule) in rules.rules().iter().enumerate() {
+            let id = RuleId(i as u32);
+            compiled.push(match &rule.pattern {
+                Some(p) => Some(Compiled::new(id, rule, p)?),
+                None => None,
+            });
+        }
+        let prefilter = Prefilter::new(
+            rules
+                .rules()
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.is_content_rule())
+                .map(|(i, r)| (RuleId(i as u32), r.keywords.as_slice())),
+        )?;
+        Ok(Engine { rules, compiled, prefilter })
+    }
+
+    /// The rule set this engine was built from ([`RuleId`]s index into it).
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Fresh per-thread state.
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            rules: self.compiled.iter().map(|_| None).collect(),
+            windows: vec![Vec::new(); self.compiled.len()],
+            touched: Vec::new(),
+        }
+    }
+
+    /// Scans `haystack`, pushing findings into `sink` grouped by rule, in offset order per rule.
+    pub fn scan(&self, haystack: &[u8], scratch: &mut Scratch, sink: &mut impl Sink) {
+        let Scratch { rules, windows, touched } = scratch;
+        let len = haystack.len();
+        self.prefilter.for_each_hit(haystack, |rule, start, end| {
+            let w = start.saturating_sub(WINDOW_BEFORE)..(end + WINDOW_AFTER).min(len);
+            let list = &mut windows[rule.index()];
+            match list.last_mut() {
+                Some(last) if w.start <= last.end => {
+                    last.start = last.start.min(w.start);
+                    last.end = last.end.max(w.end);
+                }
+                Some(_) => list.push(w),
+                None => {
+                    touched.push(rule);
+                    list.push(w);
+                }
+            }
+        });
+        touched.sort_unstable();
+        for rule in touched.drain(..) {
+            let Some(compiled) = &self.compiled[rule.index()] else { continue };
+            let rs = rules[rule.index()].get_or_insert_with(|| compiled.scratch());
+            for w in windows[rule.index()].drain(..) {
+                compiled.search(haystack, w, rs, &mut |f| sink.finding(f));
+            }
+        }
+    }
+
+    /// The oracle: every content rule's pattern over the whole haystack, no prefilter. Same
+    /// filters and the same output order as [`Engine::scan`]; for tests and benches.
+    pub fn scan_naive(&self, haystack: &[u8], scratch: &mut Scratch, sink: &mut impl Sink) {
+        for compiled in self.compiled.iter().flatten() {
+            let rs = scratch.rules[compiled.id.index()].get_or_insert_with(|| compiled.scratch());
+            compiled.search_all(haystack, rs, &mut |f| sink.finding(f));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine(toml: &str) -> Engine {
+        let mut set = RuleSet::default();
+        set.add_toml("test", toml).unwrap();
+        Engine::new(set).unwrap()
+    }
+
+    const RULE: &str = r#"
+[[rule]]
+id = "test.tok"
+description = "test token"
+category = "secret"
+severity = "high"
+keywords = ["tok_"]
+pattern = '\b(tok_[a-z0-9]{8})\b'
+stopwords = ["aaaa"]
+examples = ["tok_abcd1234"]
+negative_examples = ["tok_aaaa1234"]
+"#;
+
+    #[test]
+    fn finds_and_filters() {
+        let e = engine(RULE);
+        let mut s = e.scratch();
+        let cases: &[(&str, usize)] = &[
+            ("x tok_abcd1234 y", 1),
+            ("TOK_abcd1234", 0),
+            ("tok_aaaa1234", 0),
+            ("tok_abcd1234 tok_efgh5678", 2),
+            ("xtok_abcd1234", 0),
+            ("tok_abcd12345", 0),
+        ];
+        for &(hay, want) in cases {
+            let mut out = Vec::new();
+            e.scan(hay.as_bytes(), &mut s, &mut out);
+            assert_eq!(out.len(), want, "{hay}");
+            let mut naive = Vec::new();
+            e.scan_naive(hay.as_bytes(), &mut s, &mut naive);
+            assert_eq!(out, naive, "{hay}");
+        }
+    }
+
+    #[test]
+    fn secret_span() {
+        let e = engine(RULE);
+        let mut out = Vec::new();
+        e.scan(b"k = tok_abcd1234;", &mut e.scratch(), &mut out);
+        assert_eq!(out[0].secret, 4..16);
+    }
+}

@@ -1,0 +1,127 @@
+//! Confirmation: a candidate rule's regex-automata pattern runs only inside the windows around
+//! its keyword hits; each match's secret capture is filtered by keyword presence, stopwords,
+//! entropy and, where the format has one, a checksum.
+
+use std::ops::Range;
+
+use regex_automata::meta::{self, Regex};
+use regex_automata::util::captures::Captures;
+use regex_automata::util::syntax;
+use regex_automata::{Anchored, Input};
+
+use super::entropy;
+use super::finding::Finding;
+use super::validate::Validator;
+use crate::error::{Error, ErrorKind};
+use crate::rules::{Rule, RuleId};
+
+/// One content rule, compiled.
+#[derive(Debug)]
+pub struct Compiled {
+    pub(crate) id: RuleId,
+    regex: Regex,
+    secret_group: usize,
+    keywords: Vec<Vec<u8>>,
+    stopwords: Vec<Vec<u8>>,
+    min_entropy: Option<f32>,
+    validate: Option<Validator>,
+}
+
+/// Per-thread, per-rule search state.
+#[derive(Debug)]
+pub struct RuleScratch {
+    cache: meta::Cache,
+    caps: Captures,
+}
+
+impl Compiled {
+    /// Compiles `rule`'s pattern; the error names the rule.
+    pub fn new(id: RuleId, rule: &Rule, pattern: &str) -> Result<Compiled, Error> {
+        let err = |msg: String| Error::new(ErrorKind::Rule, msg).context(format!("rule '{}'", rule.id));
+        // Secrets are ASCII and haystacks are arbitrary bytes: no Unicode classes, `.` and
+        // `\w`/`\b` stay byte-oriented, matches may split invalid UTF-8.
+        let regex = Regex::builder()
+            .syntax(syntax::Config::new().unicode(false).utf8(false))
+            .configure(Regex::config().utf8_empty(false).hybrid_cache_capacity(1 << 20))
+            .build(pattern)
+            .map_err(|e| err(format!("invalid pattern: {e}")))?;
+        let groups = regex.captures_len();
+        let secret_group = rule.secret_group.unwrap_or(usize::from(groups > 1));
+        if secret_group >= groups {
+            return Err(err(format!("secret_group {secret_group} but the pattern has {} groups", groups - 1)));
+        }
+        let lower = |v: &[String]| v.iter().map(|s| s.as_bytes().to_ascii_lowercase()).collect();
+        Ok(Compiled {
+            id,
+            secret_group,
+            keywords: lower(&rule.keywords),
+            stopwords: lower(&rule.stopwords),
+            min_entropy: rule.min_entropy,
+            validate: rule.validate,
+            regex,
+        })
+    }
+
+    /// Fresh per-thread state for this rule.
+    pub fn scratch(&self) -> RuleScratch {
+        RuleScratch { cache: self.regex.create_cache(), caps: self.regex.create_captures() }
+    }
+
+    /// Runs the pattern over `window` of `haystack` (look-around sees the whole haystack) and
+    /// pushes every accepted finding.
+    pub fn search(&self, haystack: &[u8], window: Range<usize>, scratch: &mut RuleScratch, out: &mut impl FnMut(Finding)) {
+        let mut input = Input::new(haystack).span(window.clone());
+        while let Some(m) = self.regex.search_with(&mut scratch.cache, &input) {
+            if let Some(f) = self.confirm(haystack, m.range(), scratch) {
+                out(f);
+            }
+            let next = if m.is_empty() { m.end() + 1 } else { m.end() };
+            if next > window.end {
+                break;
+            }
+            input.set_start(next);
+        }
+    }
+
+    /// Filters one regex match; returns the finding if it survives.
+    fn confirm(&self, haystack: &[u8], span: Range<usize>, scratch: &mut RuleScratch) -> Option<Finding> {
+        if !contains_any_ci(&haystack[span.clone()], &self.keywords) {
+            return None;
+        }
+        let secret = if self.secret_group == 0 {
+            span.clone()
+        } else {
+            let input = Input::new(haystack).range(span.clone()).anchored(Anchored::Yes);
+            self.regex.search_captures_with(&mut scratch.cache, &input, &mut scratch.caps);
+            scratch.caps.get_group(self.secret_group)?.range()
+        };
+        let value = &haystack[secret.clone()];
+        if value.is_empty() || contains_any_ci(value, &self.stopwords) {
+            return None;
+        }
+        let entropy = entropy::shannon(value);
+        if self.min_entropy.is_some_and(|min| entropy < min) {
+            return None;
+        }
+        let validated = match self.validate {
+            Some(v) if v.check(value) => Some(v.name()),
+            Some(_) => return None,
+            None => None,
+        };
+        Some(Finding { rule: self.id, span, secret, entropy, validated })
+    }
+
+    /// The naive path used by tests as an oracle: the pattern over the whole haystack.
+    pub fn search_all(&self, haystack: &[u8], scratch: &mut RuleScratch, out: &mut impl FnMut(Finding)) {
+        self.search(haystack, 0..haystack.len(), scratch, out);
+    }
+}
+
+/// ASCII case-insensitive "does `hay` contain one of `needles`" (needles are lowercase).
+fn contains_any_ci(hay: &[u8], needles: &[Vec<u8>]) -> bool {
+    if needles.is_empty() {
+        return false;
+    }
+    let lower = hay.to_ascii_lowercase();
+    needles.iter().any(|n| memchr::memmem::find(&lower, n).is_some())
+}

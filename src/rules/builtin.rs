@@ -1,0 +1,30 @@
+//! The builtin rule pack: every `rules/*.toml`, embedded with `include_str!` (no build script).
+//! A test fails when a file in `rules/` is not listed here.
+
+macro_rules! rule_files {
+    ($($name:literal),* $(,)?) => {
+        /// `(file name, contents)` of every builtin rule file.
+        pub const FILES: &[(&str, &str)] = &[
+            $(($name, include_str!(concat!("../../rules/", $name))),)*
+        ];
+    };
+}
+
+rule_files![];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_rule_file_is_embedded() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| std::path::Path::new(n).extension().is_some_and(|e| e == "toml"))
+            .collect();
+        on_disk.sort();
+        let mut listed: Vec<String> = super::FILES.iter().map(|(n, _)| (*n).to_string()).collect();
+        listed.sort();
+        assert_eq!(on_disk, listed, "rules/ and src/rules/builtin.rs disagree");
+    }
+}

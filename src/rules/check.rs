@@ -1,0 +1,49 @@
+//! `sluice rules check` and `tests/rules.rs`: every rule's examples must produce a finding of
+//! that rule through the whole engine (prefilter, entropy and validators included), and every
+//! negative example must not.
+
+use crate::engine::Engine;
+use crate::rules::RuleId;
+
+/// One failed expectation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The rule at fault.
+    pub rule: String,
+    /// What went wrong, quoting the example.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rule '{}': {}", self.rule, self.message)
+    }
+}
+
+/// Runs every example and negative example of every rule through `engine`.
+pub fn check(engine: &Engine) -> Vec<Problem> {
+    let mut scratch = engine.scratch();
+    let mut problems = Vec::new();
+    for (i, rule) in engine.rules().rules().iter().enumerate() {
+        if !rule.is_content_rule() {
+            continue;
+        }
+        let id = RuleId(i as u32);
+        let hits = |text: &str, scratch: &mut _| {
+            let mut out = Vec::new();
+            engine.scan(text.as_bytes(), scratch, &mut out);
+            out.iter().any(|f| f.rule == id)
+        };
+        for ex in &rule.examples {
+            if !hits(ex, &mut scratch) {
+                problems.push(Problem { rule: rule.id.clone(), message: format!("example does not match: {ex:?}") });
+            }
+        }
+        for ex in &rule.negative_examples {
+            if hits(ex, &mut scratch) {
+                problems.push(Problem { rule: rule.id.clone(), message: format!("negative example matches: {ex:?}") });
+            }
+        }
+    }
+    problems
+}

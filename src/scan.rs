@@ -1,0 +1,453 @@
+//! The scan pipeline: walker → bounded channel → rayon workers (one [`Scratch`] each) → one
+//! reporter loop. A unit that fails (or panics) becomes an error record; the scan goes on.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+use crossbeam_channel::{Sender, bounded};
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::engine::{Engine, Finding, Scratch};
+use crate::error::{Error, ErrorKind};
+use crate::input::archive::Expander;
+use crate::input::walk::{self, Entry};
+use crate::input::{Chain, Content, SkipReason, Visitor, lines, mmap, window};
+use crate::report::{FindingRecord, Record, Reporter, Summary};
+use crate::rules::{RuleSet, Severity};
+
+/// Files up to this size are read into a reused buffer (cheaper than a map for small files).
+pub const READ_MAX: u64 = 256 << 10;
+/// Files up to this size are memory-mapped; larger ones are streamed in windows so memory
+/// stays bounded whatever the file size.
+pub const MMAP_MAX: u64 = 64 << 20;
+
+/// What a scan returns besides the records it reported.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    /// Totals.
+    pub summary: Summary,
+    /// The highest severity among reported findings.
+    pub worst: Option<Severity>,
+}
+
+impl Outcome {
+    /// Exit code per DESIGN.md: 1 for findings at or above `fail_on`, else 2 when an input
+    /// could not be fully scanned, else 0.
+    pub fn exit_code(&self, fail_on: Severity) -> i32 {
+        if self.worst.is_some_and(|w| w >= fail_on) {
+            1
+        } else if self.summary.errors > 0 {
+            2
+        } else {
+            0
+        }
+    }
+}
+
+/// Loads the builtin and extra rules of `config` and compiles them.
+pub fn build_engine(config: &Config) -> Result<Engine, Error> {
+    let mut rules = if config.builtin_rules { RuleSet::builtin()? } else { RuleSet::default() };
+    for path in &config.extra_rules {
+        for file in rule_files(path)? {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| Error::new(ErrorKind::Rule, crate::error::io_message(&e)).context(file.display()))?;
+            rules.add_toml(&file.display().to_string(), &text)?;
+        }
+    }
+    Engine::new(rules)
+}
+
+/// A rule file, or every `*.toml` in a directory (sorted).
+fn rule_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| Error::io(&e).context(path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+#[derive(Default)]
+struct Counters {
+    files: AtomicU64,
+    bytes: AtomicU64,
+    archives: AtomicU64,
+    members: AtomicU64,
+}
+
+/// Scans `config.inputs` with `engine`, sending every record to `reporter`. `cancel` stops the
+/// scan early (a signal, a closed pipe).
+pub fn run(config: &Config, engine: &Engine, reporter: &mut dyn Reporter, cancel: &AtomicBool) -> Result<Outcome, Error> {
+    let start = Instant::now();
+    let counters = Counters::default();
+    let threads = if config.threads == 0 { std::thread::available_parallelism().map_or(1, usize::from) } else { config.threads };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("sluice-worker-{i}"))
+        .build()
+        .map_err(|e| Error::new(ErrorKind::Config, format!("cannot start {threads} threads: {e}")))?;
+    let (record_tx, record_rx) = bounded::<Record>(4096);
+    let expander = Expander { limits: config.limits, enabled: config.archives };
+
+    let mut outcome = Outcome::default();
+    let mut write_error = None;
+    std::thread::scope(|s| {
+        let counters = &counters;
+        s.spawn(move || {
+            let (job_tx, job_rx) = bounded::<Job>(1024);
+            std::thread::scope(|s2| {
+                let walker_records = record_tx.clone();
+                // The walker owns the job sender: the workers' loop ends when the walk does.
+                s2.spawn(move || produce(config, &job_tx, &walker_records, cancel));
+                pool.install(|| {
+                    job_rx.into_iter().par_bridge().for_each_init(
+                        || Worker::new(engine, expander, record_tx.clone(), counters),
+                        |worker, job| {
+                            if !cancel.load(Ordering::Relaxed) {
+                                worker.job(job);
+                            }
+                        },
+                    );
+                });
+            });
+            drop(record_tx);
+        });
+        for record in record_rx {
+            if write_error.is_some() {
+                continue; // drain so workers never block
+            }
+            tally(&mut outcome, engine.rules(), &record);
+            if let Err(e) = reporter.record(engine.rules(), &record) {
+                cancel.store(true, Ordering::Relaxed);
+                write_error = Some(e);
+            }
+        }
+    });
+    let s = &mut outcome.summary;
+    s.files = counters.files.load(Ordering::Relaxed);
+    s.bytes = counters.bytes.load(Ordering::Relaxed);
+    s.archives = counters.archives.load(Ordering::Relaxed);
+    s.members = counters.members.load(Ordering::Relaxed);
+    s.elapsed_ms = start.elapsed().as_millis() as u64;
+    s.interrupted = cancel.load(Ordering::Relaxed) && write_error.is_none();
+    match write_error {
+        Some(e) => Err(Error::new(ErrorKind::Io, format!("cannot write output: {}", crate::error::io_message(&e)))
+            .with_io_kind(e.kind())),
+        None => {
+            reporter
+                .end(engine.rules(), &outcome.summary)
+                .map_err(|e| Error::new(ErrorKind::Io, format!("cannot write output: {}", crate::error::io_message(&e))).with_io_kind(e.kind()))?;
+            Ok(outcome)
+        }
+    }
+}
+
+fn tally(outcome: &mut Outcome, rules: &RuleSet, record: &Record) {
+    match record {
+        Record::Finding(f) => {
+            outcome.summary.findings += 1;
+            let sev = rules.get(f.rule).severity;
+            outcome.worst = outcome.worst.max(Some(sev));
+        }
+        Record::Error { .. } => outcome.summary.errors += 1,
+        Record::Skipped { reason, .. } => *outcome.summary.skipped.entry(reason.as_str()).or_default() += 1,
+    }
+}
+
+/// One unit of work for a worker.
+enum Job {
+    File(PathBuf),
+    Stdin,
+}
+
+/// Walks the inputs, sending files to the workers and skips/errors straight to the reporter.
+fn produce(config: &Config, jobs: &Sender<Job>, records: &Sender<Record>, cancel: &AtomicBool) {
+    let (stdin, roots): (Vec<&PathBuf>, Vec<&PathBuf>) = config.inputs.iter().partition(|p| p.as_os_str() == "-");
+    if !stdin.is_empty() && jobs.send(Job::Stdin).is_err() {
+        return;
+    }
+    let roots: Vec<PathBuf> = roots.into_iter().cloned().collect();
+    walk::walk(&roots, &config.walk, |entry| {
+        if cancel.load(Ordering::Relaxed) {
+            return false;
+        }
+        match entry {
+            Entry::File(path) => jobs.send(Job::File(path)).is_ok(),
+            Entry::Skipped(chain, reason, message) => records.send(Record::Skipped { chain, reason, message }).is_ok(),
+            Entry::Error(chain, e) => records.send(Record::Error { chain, message: e.message().to_string() }).is_ok(),
+        }
+    });
+}
+
+/// A rayon worker: owns its engine scratch and buffers, scans units, sends records.
+struct Worker<'a> {
+    engine: &'a Engine,
+    scratch: Scratch,
+    expander: Expander,
+    records: Sender<Record>,
+    counters: &'a Counters,
+    read_buf: Vec<u8>,
+    window_buf: Vec<u8>,
+    found: Vec<Finding>,
+}
+
+impl<'a> Worker<'a> {
+    fn new(engine: &'a Engine, expander: Expander, records: Sender<Record>, counters: &'a Counters) -> Self {
+        Worker {
+            engine,
+            scratch: engine.scratch(),
+            expander,
+            records,
+            counters,
+            read_buf: Vec::new(),
+            window_buf: Vec::new(),
+            found: Vec::new(),
+        }
+    }
+
+    fn job(&mut self, job: Job) {
+        let chain = match &job {
+            Job::File(p) => Chain::file(p),
+            Job::Stdin => Chain::file("-"),
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| match job {
+            Job::File(path) => self.file(&path),
+            Job::Stdin => {
+                self.counters.files.fetch_add(1, Ordering::Relaxed);
+                let mut stdin = io::stdin().lock();
+                let chain = Chain::file("-");
+                let expander = self.expander;
+                expander.process(&chain, Content::Reader(&mut stdin), self)
+            }
+        }));
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => self.error(&chain, &e),
+            Err(panic) => {
+                // The scratch may hold a half-finished scan; start afresh.
+                self.scratch = self.engine.scratch();
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                self.error(&chain, &Error::new(ErrorKind::Io, format!("internal error while scanning (panic: {what})")));
+            }
+        }
+    }
+
+    fn file(&mut self, path: &Path) -> Result<(), Error> {
+        let chain = Chain::file(path);
+        let mut file = File::open(path).map_err(|e| Error::io(&e))?;
+        let meta = file.metadata().map_err(|e| Error::io(&e))?;
+        if !meta.is_file() {
+            self.skipped(&chain, SkipReason::NotAFile, "not a regular file");
+            return Ok(());
+        }
+        self.counters.files.fetch_add(1, Ordering::Relaxed);
+        let len = meta.len();
+        let expander = self.expander;
+        if len <= READ_MAX {
+            let mut buf = std::mem::take(&mut self.read_buf);
+            buf.clear();
+            let read = (&mut file).take(READ_MAX + 1).read_to_end(&mut buf);
+            let result = match read {
+                Ok(_) => expander.process(&chain, Content::Bytes(&buf), self),
+                Err(e) => Err(Error::io(&e)),
+            };
+            self.read_buf = buf;
+            result
+        } else if len <= MMAP_MAX {
+            let bytes = mmap::map_or_read(&mut file, len).map_err(|e| Error::io(&e))?;
+            expander.process(&chain, Content::Bytes(&bytes), self)
+        } else {
+            expander.process(&chain, Content::Reader(&mut file), self)
+        }
+    }
+
+    fn send(&self, record: Record) {
+        // The reporter is gone only when output failed; the scan is being cancelled then.
+        let _ = self.records.send(record);
+    }
+
+    /// Turns engine findings in `bytes` into records (inline allows applied).
+    fn report_findings(&mut self, chain: &Chain, bytes: &[u8], lines: &lines::LineTracker, keep: impl Fn(&Finding) -> bool) {
+        let context = test_context(chain);
+        let rules = self.engine.rules();
+        for f in self.found.drain(..) {
+            if !keep(&f) || allowed_inline(bytes, &f, &rules.get(f.rule).id) {
+                continue;
+            }
+            let (line, column) = lines.position(bytes, f.span.start);
+            let record = FindingRecord {
+                rule: f.rule,
+                chain: chain.clone(),
+                line: Some(line),
+                column: Some(column),
+                secret: bytes[f.secret.clone()].to_vec(),
+                entropy: Some(f.entropy),
+                validated: f.validated,
+                context,
+            };
+            let _ = self.records.send(Record::Finding(record));
+        }
+    }
+
+    fn scan_bytes(&mut self, chain: &Chain, bytes: &[u8]) {
+        self.counters.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        let decoded;
+        let bytes = match decode_utf16(bytes) {
+            Some(d) => {
+                decoded = d;
+                &decoded[..]
+            }
+            None => bytes,
+        };
+        self.engine.scan(bytes, &mut self.scratch, &mut self.found);
+        self.report_findings(chain, bytes, &lines::LineTracker::default(), |_| true);
+    }
+
+    fn scan_stream(&mut self, chain: &Chain, reader: &mut dyn Read) -> Result<(), Error> {
+        let mut buf = std::mem::take(&mut self.window_buf);
+        let result = window::for_each_window(reader, &mut buf, window::WINDOW, |w| {
+            self.engine.scan(w.bytes, &mut self.scratch, &mut self.found);
+            let range = w.report_end.clone();
+            self.report_findings(chain, w.bytes, w.lines, |f| range.contains(&f.span.end));
+        });
+        self.window_buf = buf;
+        if self.window_buf.capacity() > 4 * window::WINDOW {
+            self.window_buf = Vec::new();
+        }
+        let n = result.map_err(|e| Error::new(ErrorKind::Io, crate::error::io_message(&e)))?;
+        self.counters.bytes.fetch_add(n, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl Visitor for Worker<'_> {
+    fn leaf(&mut self, chain: &Chain, content: Content<'_>) -> Result<(), Error> {
+        match content {
+            Content::Bytes(b) => {
+                self.scan_bytes(chain, b);
+                Ok(())
+            }
+            Content::Reader(r) => self.scan_stream(chain, r),
+        }
+    }
+
+    fn skipped(&mut self, chain: &Chain, reason: SkipReason, detail: &str) {
+        self.send(Record::Skipped { chain: chain.clone(), reason, message: detail.to_string() });
+    }
+
+    fn error(&mut self, chain: &Chain, error: &Error) {
+        self.send(Record::Error { chain: chain.clone(), message: error.message().to_string() });
+    }
+
+    fn archive_opened(&mut self, _chain: &Chain) {
+        self.counters.archives.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn member(&mut self, _chain: &Chain) {
+        self.counters.members.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Directory names whose contents are test code or fixtures.
+const TEST_DIRS: &[&[u8]] = &[b"test", b"tests", b"__tests__", b"fixtures", b"spec", b"testdata", b"__fixtures__"];
+
+/// `Some("test")` when any directory in the chain is a test or fixture directory.
+fn test_context(chain: &Chain) -> Option<&'static str> {
+    let path = chain.path.as_os_str().as_encoded_bytes();
+    let mut parts = path.split(|&b| b == b'/').chain(chain.members.iter().flat_map(|m| m.split(|&b| b == b'/')));
+    // The last component is the file itself; a file named `test` is not a directory.
+    let mut prev: Option<&[u8]> = None;
+    let mut found = false;
+    for part in parts.by_ref() {
+        if let Some(p) = prev {
+            found |= TEST_DIRS.contains(&p);
+        }
+        prev = Some(part);
+    }
+    found.then_some("test")
+}
+
+/// True when the finding's line carries `sluice:allow`, bare or naming this rule id.
+fn allowed_inline(bytes: &[u8], f: &Finding, rule_id: &str) -> bool {
+    const MARK: &[u8] = b"sluice:allow";
+    let line = lines::line_around(bytes, f.span.start, 4096);
+    let Some(i) = memchr::memmem::find(line, MARK) else { return false };
+    let rest = &line[i + MARK.len()..];
+    let named: &[u8] = if rest.first().is_some_and(u8::is_ascii_whitespace) {
+        let rest = rest.trim_ascii_start();
+        let end = rest
+            .iter()
+            .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_')))
+            .unwrap_or(rest.len());
+        &rest[..end]
+    } else {
+        &[]
+    };
+    // A bare mark allows every rule; a mark followed by a rule-id-looking word allows that rule.
+    if named.contains(&b'.') { named == rule_id.as_bytes() } else { true }
+}
+
+/// UTF-16 text (with a byte-order mark) decoded to UTF-8 so its secrets are found.
+fn decode_utf16(bytes: &[u8]) -> Option<Vec<u8>> {
+    let (le, body) = match bytes {
+        [0xff, 0xfe, rest @ ..] => (true, rest),
+        [0xfe, 0xff, rest @ ..] => (false, rest),
+        _ => return None,
+    };
+    let units = body.chunks_exact(2).map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) });
+    let s: String = char::decode_utf16(units).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)).collect();
+    Some(s.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_dirs() {
+        let cases: &[(&str, &[&str], bool)] = &[
+            ("src/a.js", &[], false),
+            ("pkg/test/a.js", &[], true),
+            ("x.tgz", &["package/__tests__/k.js"], true),
+            ("test", &[], false),
+            ("a/contest/b.js", &[], false),
+        ];
+        for &(path, members, want) in cases {
+            let chain = Chain { path: path.into(), members: members.iter().map(|m| m.as_bytes().to_vec()).collect() };
+            assert_eq!(test_context(&chain).is_some(), want, "{path} {members:?}");
+        }
+    }
+
+    #[test]
+    fn inline_allow() {
+        let f = |start| Finding { rule: crate::rules::RuleId(0), span: start..start + 3, secret: start..start + 3, entropy: 0.0, validated: None };
+        assert!(allowed_inline(b"k = abc # sluice:allow", &f(4), "a.b"));
+        assert!(allowed_inline(b"k = abc # sluice:allow a.b", &f(4), "a.b"));
+        assert!(!allowed_inline(b"k = abc # sluice:allow c.d", &f(4), "a.b"));
+        assert!(!allowed_inline(b"k = abc\n# sluice:allow", &f(4), "a.b"));
+    }
+
+    #[test]
+    fn utf16() {
+        let text = "key = 'x'";
+        let mut le = vec![0xff, 0xfe];
+        le.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        assert_eq!(decode_utf16(&le).unwrap(), text.as_bytes());
+        let mut be = vec![0xfe, 0xff];
+        be.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
+        assert_eq!(decode_utf16(&be).unwrap(), text.as_bytes());
+    }
+}
