@@ -154,6 +154,7 @@ impl ScanArgs {
                 FailOn::High => Severity::High,
             },
             color,
+            io: sluicebox::config::IoOptions::default(),
         }
     }
 }

@@ -46,6 +46,27 @@ pub struct Config {
     pub fail_on: Severity,
     /// Color in human output.
     pub color: bool,
+    /// How files are read (thresholds; tests shrink them to force every path).
+    pub io: IoOptions,
+}
+
+/// File reading strategy: read small files, map medium ones, stream large ones in windows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IoOptions {
+    /// Files up to this size are read into a reused buffer.
+    pub read_max: u64,
+    /// Files up to this size are memory-mapped; larger ones are streamed.
+    pub mmap_max: u64,
+    /// New bytes per window when streaming.
+    pub window: usize,
+}
+
+impl Default for IoOptions {
+    fn default() -> IoOptions {
+        // Measured on the extracted mirror (see README "Performance"): reading beats mapping for
+        // small files; above 64 MiB a map would count against the memory budget.
+        IoOptions { read_max: 256 << 10, mmap_max: 64 << 20, window: crate::input::window::WINDOW }
+    }
 }
 
 impl Default for Config {
@@ -63,6 +84,7 @@ impl Default for Config {
             show_secrets: false,
             fail_on: Severity::Low,
             color: false,
+            io: IoOptions::default(),
         }
     }
 }

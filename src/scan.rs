@@ -11,7 +11,7 @@ use std::time::Instant;
 use crossbeam_channel::{Sender, bounded};
 use rayon::prelude::*;
 
-use crate::config::Config;
+use crate::config::{Config, IoOptions};
 use crate::engine::{Engine, Finding, Scratch};
 use crate::error::{Error, ErrorKind};
 use crate::input::archive::Expander;
@@ -19,12 +19,6 @@ use crate::input::walk::{self, Entry};
 use crate::input::{Chain, Content, SkipReason, Visitor, lines, mmap, window};
 use crate::report::{FindingRecord, Record, Reporter, Summary};
 use crate::rules::{RuleSet, Severity};
-
-/// Files up to this size are read into a reused buffer (cheaper than a map for small files).
-pub const READ_MAX: u64 = 256 << 10;
-/// Files up to this size are memory-mapped; larger ones are streamed in windows so memory
-/// stays bounded whatever the file size.
-pub const MMAP_MAX: u64 = 64 << 20;
 
 /// What a scan returns besides the records it reported.
 #[derive(Clone, Debug, Default)]
@@ -110,7 +104,7 @@ pub fn run(config: &Config, engine: &Engine, reporter: &mut dyn Reporter, cancel
                 s2.spawn(move || produce(config, &job_tx, &walker_records, cancel));
                 pool.install(|| {
                     job_rx.into_iter().par_bridge().for_each_init(
-                        || Worker::new(engine, expander, record_tx.clone(), counters),
+                        || Worker::new(engine, expander, config.io, record_tx.clone(), counters),
                         |worker, job| {
                             if !cancel.load(Ordering::Relaxed) {
                                 worker.job(job);
@@ -193,6 +187,7 @@ struct Worker<'a> {
     engine: &'a Engine,
     scratch: Scratch,
     expander: Expander,
+    io: IoOptions,
     records: Sender<Record>,
     counters: &'a Counters,
     read_buf: Vec<u8>,
@@ -201,11 +196,12 @@ struct Worker<'a> {
 }
 
 impl<'a> Worker<'a> {
-    fn new(engine: &'a Engine, expander: Expander, records: Sender<Record>, counters: &'a Counters) -> Self {
+    fn new(engine: &'a Engine, expander: Expander, io: IoOptions, records: Sender<Record>, counters: &'a Counters) -> Self {
         Worker {
             engine,
             scratch: engine.scratch(),
             expander,
+            io,
             records,
             counters,
             read_buf: Vec::new(),
@@ -256,17 +252,18 @@ impl<'a> Worker<'a> {
         self.counters.files.fetch_add(1, Ordering::Relaxed);
         let len = meta.len();
         let expander = self.expander;
-        if len <= READ_MAX {
+        if len <= self.io.read_max {
             let mut buf = std::mem::take(&mut self.read_buf);
             buf.clear();
-            let read = (&mut file).take(READ_MAX + 1).read_to_end(&mut buf);
+            // A file that grows while we read is cut at the size it had when we looked.
+            let read = (&mut file).take(len).read_to_end(&mut buf);
             let result = match read {
                 Ok(_) => expander.process(&chain, Content::Bytes(&buf), self),
                 Err(e) => Err(Error::io(&e)),
             };
             self.read_buf = buf;
             result
-        } else if len <= MMAP_MAX {
+        } else if len <= self.io.mmap_max {
             let bytes = mmap::map_or_read(&mut file, len).map_err(|e| Error::io(&e))?;
             expander.process(&chain, Content::Bytes(&bytes), self)
         } else {
@@ -318,13 +315,13 @@ impl<'a> Worker<'a> {
 
     fn scan_stream(&mut self, chain: &Chain, reader: &mut dyn Read) -> Result<(), Error> {
         let mut buf = std::mem::take(&mut self.window_buf);
-        let result = window::for_each_window(reader, &mut buf, window::WINDOW, |w| {
+        let result = window::for_each_window(reader, &mut buf, self.io.window, |w| {
             self.engine.scan(w.bytes, &mut self.scratch, &mut self.found);
             let range = w.report_end.clone();
             self.report_findings(chain, w.bytes, w.lines, |f| range.contains(&f.span.end));
         });
         self.window_buf = buf;
-        if self.window_buf.capacity() > 4 * window::WINDOW {
+        if self.window_buf.capacity() > 4 * self.io.window {
             self.window_buf = Vec::new();
         }
         let n = result.map_err(|e| Error::new(ErrorKind::Io, crate::error::io_message(&e)))?;
