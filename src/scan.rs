@@ -80,10 +80,16 @@ struct Counters {
 
 /// Scans `config.inputs` with `engine`, sending every record to `reporter`. `cancel` stops the
 /// scan early (a signal, a closed pipe).
-pub fn run(config: &Config, engine: &Engine, reporter: &mut dyn Reporter, cancel: &AtomicBool) -> Result<Outcome, Error> {
+pub fn run(
+    config: &Config,
+    engine: &Engine,
+    reporter: &mut dyn Reporter,
+    cancel: &AtomicBool,
+) -> Result<Outcome, Error> {
     let start = Instant::now();
     let counters = Counters::default();
-    let threads = if config.threads == 0 { std::thread::available_parallelism().map_or(1, usize::from) } else { config.threads };
+    let threads =
+        if config.threads == 0 { std::thread::available_parallelism().map_or(1, usize::from) } else { config.threads };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("sluice-worker-{i}"))
@@ -137,9 +143,10 @@ pub fn run(config: &Config, engine: &Engine, reporter: &mut dyn Reporter, cancel
         Some(e) => Err(Error::new(ErrorKind::Io, format!("cannot write output: {}", crate::error::io_message(&e)))
             .with_io_kind(e.kind())),
         None => {
-            reporter
-                .end(engine.rules(), &outcome.summary)
-                .map_err(|e| Error::new(ErrorKind::Io, format!("cannot write output: {}", crate::error::io_message(&e))).with_io_kind(e.kind()))?;
+            reporter.end(engine.rules(), &outcome.summary).map_err(|e| {
+                Error::new(ErrorKind::Io, format!("cannot write output: {}", crate::error::io_message(&e)))
+                    .with_io_kind(e.kind())
+            })?;
             Ok(outcome)
         }
     }
@@ -153,7 +160,9 @@ fn tally(outcome: &mut Outcome, rules: &RuleSet, record: &Record) {
             outcome.worst = outcome.worst.max(Some(sev));
         }
         Record::Error { .. } => outcome.summary.errors += 1,
-        Record::Skipped { reason, .. } => *outcome.summary.skipped.entry(reason.as_str()).or_default() += 1,
+        Record::Skipped { reason, .. } => {
+            *outcome.summary.skipped.entry(reason.as_str()).or_default() += 1;
+        }
     }
 }
 
@@ -196,7 +205,13 @@ struct Worker<'a> {
 }
 
 impl<'a> Worker<'a> {
-    fn new(engine: &'a Engine, expander: Expander, io: IoOptions, records: Sender<Record>, counters: &'a Counters) -> Self {
+    fn new(
+        engine: &'a Engine,
+        expander: Expander,
+        io: IoOptions,
+        records: Sender<Record>,
+        counters: &'a Counters,
+    ) -> Self {
         Worker {
             engine,
             scratch: engine.scratch(),
@@ -236,7 +251,10 @@ impl<'a> Worker<'a> {
                     .map(|s| (*s).to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
-                self.error(&chain, &Error::new(ErrorKind::Io, format!("internal error while scanning (panic: {what})")));
+                self.error(
+                    &chain,
+                    &Error::new(ErrorKind::Io, format!("internal error while scanning (panic: {what})")),
+                );
             }
         }
     }
@@ -277,7 +295,13 @@ impl<'a> Worker<'a> {
     }
 
     /// Turns engine findings in `bytes` into records (inline allows applied).
-    fn report_findings(&mut self, chain: &Chain, bytes: &[u8], lines: &lines::LineTracker, keep: impl Fn(&Finding) -> bool) {
+    fn report_findings(
+        &mut self,
+        chain: &Chain,
+        bytes: &[u8],
+        lines: &lines::LineTracker,
+        keep: impl Fn(&Finding) -> bool,
+    ) {
         let context = test_context(chain);
         let rules = self.engine.rules();
         for f in self.found.drain(..) {
@@ -381,7 +405,9 @@ fn test_context(chain: &Chain) -> Option<&'static str> {
 fn allowed_inline(bytes: &[u8], f: &Finding, rule_id: &str) -> bool {
     const MARK: &[u8] = b"sluice:allow";
     let line = lines::line_around(bytes, f.span.start, 4096);
-    let Some(i) = memchr::memmem::find(line, MARK) else { return false };
+    let Some(i) = memchr::memmem::find(line, MARK) else {
+        return false;
+    };
     let rest = &line[i + MARK.len()..];
     let named: &[u8] = if rest.first().is_some_and(u8::is_ascii_whitespace) {
         let rest = rest.trim_ascii_start();
@@ -404,7 +430,9 @@ fn decode_utf16(bytes: &[u8]) -> Option<Vec<u8>> {
         [0xfe, 0xff, rest @ ..] => (false, rest),
         _ => return None,
     };
-    let units = body.chunks_exact(2).map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) });
+    let units = body
+        .chunks_exact(2)
+        .map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) });
     let s: String = char::decode_utf16(units).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)).collect();
     Some(s.into_bytes())
 }
@@ -430,7 +458,13 @@ mod tests {
 
     #[test]
     fn inline_allow() {
-        let f = |start| Finding { rule: crate::rules::RuleId(0), span: start..start + 3, secret: start..start + 3, entropy: 0.0, validated: None };
+        let f = |start| Finding {
+            rule: crate::rules::RuleId(0),
+            span: start..start + 3,
+            secret: start..start + 3,
+            entropy: 0.0,
+            validated: None,
+        };
         assert!(allowed_inline(b"k = abc # sluice:allow", &f(4), "a.b"));
         assert!(allowed_inline(b"k = abc # sluice:allow a.b", &f(4), "a.b"));
         assert!(!allowed_inline(b"k = abc # sluice:allow c.d", &f(4), "a.b"));

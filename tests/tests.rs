@@ -1,1 +1,7 @@
-//! integration tests
+//! The single integration-test binary: one module per area.
+
+mod util;
+
+mod io;
+mod oracle;
+mod rules;

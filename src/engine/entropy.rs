@@ -26,13 +26,8 @@ mod tests {
 
     #[test]
     fn table() {
-        let cases: &[(&[u8], f32)] = &[
-            (b"", 0.0),
-            (b"aaaa", 0.0),
-            (b"abab", 1.0),
-            (b"abcd", 2.0),
-            (b"0123456789abcdef", 4.0),
-        ];
+        let cases: &[(&[u8], f32)] =
+            &[(b"", 0.0), (b"aaaa", 0.0), (b"abab", 1.0), (b"abcd", 2.0), (b"0123456789abcdef", 4.0)];
         for &(input, want) in cases {
             let got = shannon(input);
             assert!((got - want).abs() < 1e-5, "{input:?}: {got} != {want}");

@@ -45,6 +45,8 @@ impl Sink for Vec<Finding> {
 pub struct Engine {
     rules: RuleSet,
     compiled: Vec<Option<Compiled>>,
+    /// Per rule: a `generic.*` rule that yields to specific rules on the same secret.
+    generic: Vec<bool>,
     prefilter: Prefilter,
 }
 
@@ -54,6 +56,7 @@ pub struct Scratch {
     rules: Vec<Option<RuleScratch>>,
     windows: Vec<Vec<Range<usize>>>,
     touched: Vec<RuleId>,
+    found: Vec<Finding>,
 }
 
 impl Engine {
@@ -75,7 +78,8 @@ impl Engine {
                 .filter(|(_, r)| r.is_content_rule())
                 .map(|(i, r)| (RuleId(i as u32), r.keywords.as_slice())),
         )?;
-        Ok(Engine { rules, compiled, prefilter })
+        let generic = rules.rules().iter().map(|r| r.id.starts_with("generic.")).collect();
+        Ok(Engine { rules, compiled, generic, prefilter })
     }
 
     /// The rule set this engine was built from ([`RuleId`]s index into it).
@@ -89,12 +93,13 @@ impl Engine {
             rules: self.compiled.iter().map(|_| None).collect(),
             windows: vec![Vec::new(); self.compiled.len()],
             touched: Vec::new(),
+            found: Vec::new(),
         }
     }
 
     /// Scans `haystack`, pushing findings into `sink` grouped by rule, in offset order per rule.
     pub fn scan(&self, haystack: &[u8], scratch: &mut Scratch, sink: &mut impl Sink) {
-        let Scratch { rules, windows, touched } = scratch;
+        let Scratch { rules, windows, touched, found } = scratch;
         let len = haystack.len();
         self.prefilter.for_each_hit(haystack, |rule, start, end| {
             let w = start.saturating_sub(WINDOW_BEFORE)..(end + WINDOW_AFTER).min(len);
@@ -112,22 +117,45 @@ impl Engine {
             }
         });
         touched.sort_unstable();
+        found.clear();
         for rule in touched.drain(..) {
-            let Some(compiled) = &self.compiled[rule.index()] else { continue };
+            let Some(compiled) = &self.compiled[rule.index()] else {
+                continue;
+            };
             let rs = rules[rule.index()].get_or_insert_with(|| compiled.scratch());
             for w in windows[rule.index()].drain(..) {
-                compiled.search(haystack, w, rs, &mut |f| sink.finding(f));
+                compiled.search(haystack, w, rs, &mut |f| found.push(f));
             }
+        }
+        self.emit(found, sink);
+    }
+
+    /// Drops generic findings whose secret a specific rule also found, then hands the rest on.
+    /// A `generic.*` rule exists to catch what no provider rule knows; when both match the same
+    /// bytes, the provider rule's finding is the useful one.
+    fn emit(&self, found: &mut Vec<Finding>, sink: &mut impl Sink) {
+        let specific: Vec<std::ops::Range<usize>> =
+            found.iter().filter(|f| !self.generic[f.rule.index()]).map(|f| f.secret.clone()).collect();
+        for f in found.drain(..) {
+            if self.generic[f.rule.index()] && specific.iter().any(|s| s.start < f.secret.end && f.secret.start < s.end)
+            {
+                continue;
+            }
+            sink.finding(f);
         }
     }
 
     /// The oracle: every content rule's pattern over the whole haystack, no prefilter. Same
     /// filters and the same output order as [`Engine::scan`]; for tests and benches.
     pub fn scan_naive(&self, haystack: &[u8], scratch: &mut Scratch, sink: &mut impl Sink) {
+        let mut found = std::mem::take(&mut scratch.found);
+        found.clear();
         for compiled in self.compiled.iter().flatten() {
             let rs = scratch.rules[compiled.id.index()].get_or_insert_with(|| compiled.scratch());
-            compiled.search_all(haystack, rs, &mut |f| sink.finding(f));
+            compiled.search_all(haystack, rs, &mut |f| found.push(f));
         }
+        self.emit(&mut found, sink);
+        scratch.found = found;
     }
 }
 

@@ -69,7 +69,13 @@ impl Compiled {
 
     /// Runs the pattern over `window` of `haystack` (look-around sees the whole haystack) and
     /// pushes every accepted finding.
-    pub fn search(&self, haystack: &[u8], window: Range<usize>, scratch: &mut RuleScratch, out: &mut impl FnMut(Finding)) {
+    pub fn search(
+        &self,
+        haystack: &[u8],
+        window: Range<usize>,
+        scratch: &mut RuleScratch,
+        out: &mut impl FnMut(Finding),
+    ) {
         let mut input = Input::new(haystack).span(window.clone());
         while let Some(m) = self.regex.search_with(&mut scratch.cache, &input) {
             if let Some(f) = self.confirm(haystack, m.range(), scratch) {

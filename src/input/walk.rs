@@ -43,17 +43,25 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions, mut each: impl FnMut(Entry) -
             .git_exclude(respect)
             .require_git(false)
             .follow_links(opts.follow_symlinks)
-            .filter_entry(|e| !(e.depth() == 1 && e.file_name() == ".git" && e.file_type().is_some_and(|t| t.is_dir())));
+            .filter_entry(|e| {
+                !(e.depth() == 1 && e.file_name() == ".git" && e.file_type().is_some_and(|t| t.is_dir()))
+            });
         for result in builder.build() {
             let keep_going = match result {
                 Ok(entry) => match entry.file_type() {
                     Some(t) if t.is_file() => each(Entry::File(entry.into_path())),
                     Some(t) if t.is_dir() => true,
-                    Some(t) if t.is_symlink() => {
-                        each(Entry::Skipped(Chain::file(entry.path()), SkipReason::Symlink, "symlink not followed".into()))
-                    }
+                    Some(t) if t.is_symlink() => each(Entry::Skipped(
+                        Chain::file(entry.path()),
+                        SkipReason::Symlink,
+                        "symlink not followed".into(),
+                    )),
                     // stdin is handled by the caller; anything else is a FIFO, socket or device.
-                    _ => each(Entry::Skipped(Chain::file(entry.path()), SkipReason::NotAFile, "not a regular file".into())),
+                    _ => each(Entry::Skipped(
+                        Chain::file(entry.path()),
+                        SkipReason::NotAFile,
+                        "not a regular file".into(),
+                    )),
                 },
                 Err(err) => each(walk_error(root, &err)),
             };
@@ -73,12 +81,16 @@ fn walk_error(root: &Path, err: &ignore::Error) -> Entry {
                 path.clone_from(p);
                 e = err;
             }
-            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => e = err,
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                e = err;
+            }
             ignore::Error::Loop { child, .. } => {
                 return Entry::Skipped(Chain::file(child), SkipReason::Symlink, "symlink loop".into());
             }
             ignore::Error::Io(io) => return Entry::Error(Chain::file(path), Error::io(io)),
-            other => return Entry::Error(Chain::file(path), Error::new(ErrorKind::Io, other.to_string())),
+            other => {
+                return Entry::Error(Chain::file(path), Error::new(ErrorKind::Io, other.to_string()));
+            }
         }
     }
 }

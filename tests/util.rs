@@ -1,0 +1,160 @@
+//! Helpers shared by the integration tests: fake-secret generators (live-looking values built at
+//! test time, never real credentials), a collecting reporter, and running the binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::AtomicBool;
+
+use serde_json::Value;
+use sluicebox::config::Config;
+use sluicebox::report::{FindingRecord, Record, Reporter, Summary};
+use sluicebox::rules::RuleSet;
+use sluicebox::{Engine, scan};
+
+/// A deterministic xorshift generator so failures reproduce.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+
+    pub fn alnum(&mut self, n: usize) -> String {
+        const A: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        (0..n).map(|_| A[self.below(A.len())] as char).collect()
+    }
+}
+
+/// A GitHub-style token (`ghp_`, `gho_`, ...) with a valid CRC32 tail.
+pub fn github_token(rng: &mut Rng, prefix: &str) -> String {
+    checksummed(rng, prefix)
+}
+
+/// An npm token with a valid CRC32 tail.
+pub fn npm_token(rng: &mut Rng) -> String {
+    checksummed(rng, "npm_")
+}
+
+fn checksummed(rng: &mut Rng, prefix: &str) -> String {
+    let body = rng.alnum(30);
+    let tail = sluicebox::engine::validate::base62_6(crc32(body.as_bytes()));
+    format!("{prefix}{body}{}", std::str::from_utf8(&tail).unwrap())
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// Collects every record and the summary.
+#[derive(Default)]
+pub struct Collect {
+    pub records: Vec<Record>,
+    pub summary: Option<Summary>,
+}
+
+impl Reporter for Collect {
+    fn record(&mut self, _rules: &RuleSet, record: &Record) -> std::io::Result<()> {
+        self.records.push(record.clone());
+        Ok(())
+    }
+
+    fn end(&mut self, _rules: &RuleSet, summary: &Summary) -> std::io::Result<()> {
+        self.summary = Some(summary.clone());
+        Ok(())
+    }
+}
+
+impl Collect {
+    pub fn findings(&self) -> Vec<&FindingRecord> {
+        self.records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Finding(f) => Some(f),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// The builtin engine, compiled once per test binary.
+pub fn engine() -> &'static Engine {
+    static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+    ENGINE.get_or_init(|| Engine::new(RuleSet::builtin().unwrap()).unwrap())
+}
+
+/// Scans with the library and the builtin engine.
+pub fn scan_with(config: &Config) -> Collect {
+    let mut c = Collect::default();
+    scan::run(config, engine(), &mut c, &AtomicBool::new(false)).unwrap();
+    c
+}
+
+/// Scans `paths` with default settings.
+pub fn scan_paths(paths: &[&Path]) -> Collect {
+    let config = Config { inputs: paths.iter().map(|p| p.to_path_buf()).collect(), threads: 2, ..Config::default() };
+    scan_with(&config)
+}
+
+/// `(rule id, path!chain, line, column)` of every finding, sorted.
+pub fn locations(c: &Collect) -> Vec<(String, String, Option<u64>, Option<u64>)> {
+    let rules = engine().rules();
+    let mut v: Vec<_> =
+        c.findings().iter().map(|f| (rules.get(f.rule).id.clone(), f.chain.to_string(), f.line, f.column)).collect();
+    v.sort();
+    v
+}
+
+/// The binary under test: `$SLUICE_BIN` (e.g. a release build) or the one cargo built.
+pub fn bin() -> PathBuf {
+    std::env::var_os("SLUICE_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_sluice")), PathBuf::from)
+}
+
+/// Runs the binary with `args`.
+pub fn sluice(args: &[&str]) -> Output {
+    Command::new(bin()).args(args).output().expect("run sluice")
+}
+
+/// Parses JSON Lines output.
+pub fn jsonl(out: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// A fresh temporary directory.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+/// The repository root.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
