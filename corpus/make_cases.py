@@ -44,7 +44,7 @@ aws_secret = r(40, string.ascii_letters + string.digits + "+/")
 stripe = "sk_live_" + r(24)
 slack_hook = "https://hooks.slack.com/services/T%s/B%s/%s" % (r(8, string.ascii_uppercase + string.digits), r(10, string.ascii_uppercase + string.digits), r(24))
 pg_pass = r(18)
-openai = "sk-proj-" + r(48, B62 + "_-") + "T3BlbkFJ" + r(20)
+openai = "sk-proj-" + r(74, B62 + "_-") + "T3BlbkFJ" + r(74, B62 + "_-")
 google = "AIza" + r(35, B62 + "_-")
 sendgrid = "SG." + r(22, B62 + "_-") + "." + r(43, B62 + "_-")
 hf = "hf_" + r(34, string.ascii_letters)
@@ -128,21 +128,24 @@ write("clean/app.min.js", "!function(e){var t={};function n(r){if(t[r])return t[
 
 expected = [
     ("webapp/src/github.js", 5, "github.pat"),
-    ("webapp/config/settings.py", 5, "db.postgres"),
-    ("webapp/config/settings.py", 6, "openai.api-key"),
+    ("webapp/config/settings.py", 5, "db.postgres-url"),
+    ("webapp/config/settings.py", 6, "openai.project-key"),
     ("webapp/config/settings.py", 7, "sendgrid.api-key"),
+    ("webapp/.env", None, "credential-file.dotenv"),
     ("webapp/.env", 2, "aws.access-key-id"),
     ("webapp/.env", 3, "aws.secret-access-key"),
     ("webapp/.env", 4, "stripe.secret-key"),
-    ("pkg/.npmrc", 2, "npm.token"),
-    ("ci/notify.yml", 7, "slack.webhook"),
+    ("pkg/.npmrc", None, "credential-file.npmrc"),
+    ("pkg/.npmrc", 2, "npm.access-token"),
+    ("ci/notify.yml", 7, "slack.webhook-url"),
     ("ml/train.py", 4, "huggingface.token"),
     ("ml/train.py", 5, "gcp.api-key"),
-    ("tests/fixtures/oauth.json", 3, "github.oauth"),
+    ("tests/fixtures/oauth.json", 3, "github.oauth-token"),
     ("infra/gitlab.tf", 2, "gitlab.pat"),
-    ("deploy/deploy_key.pem", 1, "pem.private-key"),
+    ("deploy/deploy_key.pem", None, "credential-file.private-key"),
+    ("deploy/deploy_key.pem", 1, "private-key.pem"),
 ]
 with open(os.path.join(HERE, "EXPECTED.tsv"), "w") as f:
-    f.write("# path\tline\trule family (the rule id must start with this family)\n")
+    f.write("# path\tline ('-': the whole file)\trule id\n")
     for path, line, rule in expected:
-        f.write(f"{path}\t{line}\t{rule.split('.')[0]}\n")
+        f.write(f"{path}\t{line or '-'}\t{rule}\n")

@@ -1,3 +1,3 @@
 provider "gitlab" {
-  token = "glpat-aI1wLIy5aRGslBo9iD0m"
+  token = "glpat-6gBUSb2dO22V189utHwi"
 }

@@ -1,5 +1,5 @@
 from huggingface_hub import login
 from googleapiclient.discovery import build
 
-login(token="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")
-service = build("customsearch", "v1", developerKey="AIzajz5EOOcv9CG4b1xfMRXsdrPb4fpBi5Da_zk")
+login(token="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")
+service = build("customsearch", "v1", developerKey="AIzaBwR03ZxBcj8xOHdPwth1_hYvCJoaI1wLIy5")
