@@ -41,23 +41,29 @@ fn crc32_base62_tail(secret: &[u8], prefix_len: usize) -> bool {
     }
     let body = &secret[prefix_len..prefix_len + 30];
     let tail = &secret[prefix_len + 30..];
-    let mut n = crc32fast::hash(body);
-    let mut want = [b'0'; 6];
-    for slot in want.iter_mut().rev() {
-        *slot = BASE62[(n % 62) as usize];
-        n /= 62;
-    }
-    n == 0 && tail == want
+    let crc = crc32fast::hash(body);
+    // Both base62 digit orders are in use by token generators (`0-9A-Za-z` here, `0-9a-zA-Z`
+    // from Python's `digits + ascii_letters`); accepting either costs a 2/62^6 false-positive
+    // rate instead of 1/62^6 (issue 7: valid tokens from the other order were missed).
+    tail == encode6(crc, BASE62) || tail == encode6(crc, BASE62_LOWER_FIRST)
 }
 
-/// Encodes `n` as six base62 digits (used by tests to build valid tokens).
-pub fn base62_6(mut n: u32) -> [u8; 6] {
+/// The other base62 digit order: digits, lowercase, uppercase.
+const BASE62_LOWER_FIRST: &[u8; 62] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/// `n` as six base62 digits of `alphabet`, most significant first (62^6 > 2^32: always fits).
+fn encode6(mut n: u32, alphabet: &[u8; 62]) -> [u8; 6] {
     let mut out = [b'0'; 6];
     for slot in out.iter_mut().rev() {
-        *slot = BASE62[(n % 62) as usize];
+        *slot = alphabet[(n % 62) as usize];
         n /= 62;
     }
     out
+}
+
+/// Encodes `n` as six base62 digits (used by tests to build valid tokens).
+pub fn base62_6(n: u32) -> [u8; 6] {
+    encode6(n, BASE62)
 }
 
 #[cfg(test)]
@@ -82,5 +88,11 @@ mod tests {
         assert!(!Validator::GithubChecksum.check(&bad));
         assert!(!Validator::GithubChecksum.check(b"ghp_short"));
         assert!(Validator::NpmChecksum.check(&token("npm_", body)));
+        // The same checksum written with the lowercase-first digit order is valid too.
+        let mut other = b"ghp_".to_vec();
+        other.extend_from_slice(body.as_bytes());
+        other.extend_from_slice(&encode6(crc32fast::hash(body.as_bytes()), BASE62_LOWER_FIRST));
+        assert_ne!(other, good);
+        assert!(Validator::GithubChecksum.check(&other));
     }
 }
