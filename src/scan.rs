@@ -16,7 +16,7 @@ use crate::engine::{Engine, Finding, Scratch};
 use crate::error::{Error, ErrorKind};
 use crate::input::archive::Expander;
 use crate::input::walk::{self, Entry};
-use crate::input::{Chain, Content, SkipReason, Visitor, lines, mmap, window};
+use crate::input::{Chain, Content, SkipReason, Visitor, lines, window};
 use crate::report::{FindingRecord, Record, Reporter, Summary};
 use crate::rules::{RuleSet, Severity};
 
@@ -282,7 +282,11 @@ impl<'a> Worker<'a> {
             self.read_buf = buf;
             result
         } else if len <= self.io.mmap_max {
-            let bytes = mmap::map_or_read(&mut file, len).map_err(|e| Error::io(&e))?;
+            // Read whole, not mapped: a mapped file that another process truncates mid-scan
+            // kills the whole scan with SIGBUS (reproduced by tests/hostile.rs, issue 7). The
+            // buffer is dropped after use, so a worker does not keep up to `mmap_max` around.
+            let mut bytes = Vec::with_capacity(len as usize);
+            (&mut file).take(len).read_to_end(&mut bytes).map_err(|e| Error::io(&e))?;
             expander.process(&chain, Content::Bytes(&bytes), self)
         } else {
             expander.process(&chain, Content::Reader(&mut file), self)
