@@ -25,8 +25,11 @@ use verify::{Compiled, RuleScratch};
 pub const WINDOW_BEFORE: usize = 256;
 /// Bytes searched after a keyword hit: the longest stretch of a match after its keyword.
 pub const WINDOW_AFTER: usize = 2048;
-/// The longest match the engine guarantees to find; streamed inputs overlap windows by more.
-pub const MAX_MATCH: usize = WINDOW_BEFORE + WINDOW_AFTER;
+/// The longest keyword a rule may have (windows widen by the longest keyword on each side).
+pub const MAX_KEYWORD: usize = 64;
+/// The longest match the engine guarantees to find (a window around a keyword hit, widened by
+/// the longest keyword); streamed inputs overlap windows by more than this.
+pub const MAX_MATCH: usize = WINDOW_BEFORE + WINDOW_AFTER + 3 * MAX_KEYWORD;
 
 /// Receives findings from [`Engine::scan`].
 pub trait Sink {
@@ -101,8 +104,9 @@ impl Engine {
     pub fn scan(&self, haystack: &[u8], scratch: &mut Scratch, sink: &mut impl Sink) {
         let Scratch { rules, windows, touched, found } = scratch;
         let len = haystack.len();
+        let (before, after) = (WINDOW_BEFORE + self.prefilter.longest_keyword(), WINDOW_AFTER + self.prefilter.longest_keyword());
         self.prefilter.for_each_hit(haystack, |rule, start, end| {
-            let w = start.saturating_sub(WINDOW_BEFORE)..(end + WINDOW_AFTER).min(len);
+            let w = start.saturating_sub(before)..(end + after).min(len);
             let list = &mut windows[rule.index()];
             match list.last_mut() {
                 Some(last) if w.start <= last.end => {

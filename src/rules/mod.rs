@@ -130,8 +130,7 @@ impl RuleSet {
     /// Parses one rule file and adds its rules; `origin` names the file in errors.
     pub fn add_toml(&mut self, origin: &str, text: &str) -> Result<(), Error> {
         let file: RuleFile = toml::from_str(text).map_err(|e| {
-            Error::new(ErrorKind::Rule, format!("invalid rule file: {}", e.message().trim()))
-                .context(origin)
+            Error::new(ErrorKind::Rule, format!("invalid rule file: {}", e.message().trim())).context(origin)
         })?;
         for rule in file.rule {
             self.add(rule).map_err(|e| e.context(origin))?;
@@ -186,7 +185,9 @@ fn validate_rule(rule: &Rule) -> Result<(), Error> {
     let bad = |msg: String| Err(Error::new(ErrorKind::Rule, msg).context(format!("rule '{}'", rule.id)));
     let id_ok = rule.id.split_once('.').is_some_and(|(family, name)| {
         let part = |s: &str| {
-            !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_' || b == b'.')
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_' || b == b'.')
         };
         part(family) && part(name)
     });
@@ -202,6 +203,9 @@ fn validate_rule(rule: &Rule) -> Result<(), Error> {
     if rule.is_content_rule() {
         if rule.keywords.is_empty() || rule.keywords.iter().any(|k| k.trim().is_empty()) {
             return bad("a content rule needs at least one non-empty keyword".into());
+        }
+        if let Some(k) = rule.keywords.iter().find(|k| k.len() > crate::engine::MAX_KEYWORD) {
+            return bad(format!("keyword '{k}' is longer than {} bytes", crate::engine::MAX_KEYWORD));
         }
         if rule.examples.is_empty() || rule.negative_examples.is_empty() {
             return bad("a content rule needs examples and negative_examples".into());
