@@ -2,6 +2,7 @@
 
 mod util;
 
+mod archive;
 mod io;
 mod oracle;
 mod rules;
