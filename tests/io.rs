@@ -1,26 +1,9 @@
 //! Reading files: a huge single-line file scans in bounded memory (peak RSS of the child process
-//! measured with wait4), exit codes for clean trees and missing paths.
+//! polled from /proc), exit codes for clean trees and missing paths.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
 
 use crate::util::{self, Rng};
-
-/// Runs the binary and returns (exit code, stdout, peak RSS in KiB) of that child alone.
-#[allow(unsafe_code, clippy::zombie_processes)] // reaped by wait4 below
-fn run_measured(args: &[&str]) -> (i32, Vec<u8>, i64) {
-    let child = Command::new(util::bin()).args(args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-    let pid = child.id().cast_signed();
-    let mut stdout = child.stdout.unwrap();
-    let mut out = Vec::new();
-    std::io::Read::read_to_end(&mut stdout, &mut out).unwrap();
-    let mut status = 0;
-    // SAFETY: plain FFI call with valid out-pointers; the child is ours and not yet reaped.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::wait4(pid, &raw mut status, 0, &raw mut usage) };
-    assert_eq!(r, pid, "wait4 failed");
-    (libc::WEXITSTATUS(status), out, usage.ru_maxrss)
-}
 
 #[test]
 fn a_100_mb_single_line_file_scans_in_bounded_memory() {
@@ -38,7 +21,8 @@ fn a_100_mb_single_line_file_scans_in_bounded_memory() {
     }
     write!(f, ";k=\"{token}\"").unwrap();
     drop(f);
-    let (code, out, rss_kib) = run_measured(&["scan", path.to_str().unwrap(), "--format", "jsonl", "--threads", "2"]);
+    let (code, out, rss_kib) =
+        util::run_measured(&["scan", path.to_str().unwrap(), "--format", "jsonl", "--threads", "2"]);
     let recs = util::jsonl(&out);
     let findings: Vec<_> = recs.iter().filter(|r| r["kind"] == "finding").collect();
     assert_eq!(code, 1);

@@ -158,3 +158,36 @@ pub fn tempdir() -> tempfile::TempDir {
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// Runs the binary and returns (exit code, stdout, peak RSS in KiB) of that process alone.
+///
+/// The peak is the kernel's `VmHWM` of the child, polled until it exits. `wait4`'s `ru_maxrss`
+/// is no good here: it keeps the high-water mark of the memory the child shared with this
+/// (large, multi-threaded) test process before `exec`.
+pub fn run_measured(args: &[&str]) -> (i32, Vec<u8>, u64) {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(bin()).args(args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        stdout.read_to_end(&mut out).unwrap();
+        out
+    });
+    let mut peak = 0;
+    let code = loop {
+        if let Ok(status) = std::fs::read_to_string(&status_path) {
+            let hwm = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok());
+            peak = peak.max(hwm.unwrap_or(0));
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code().unwrap_or(-1);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    (code, reader.join().unwrap(), peak)
+}

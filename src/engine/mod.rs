@@ -85,6 +85,17 @@ impl Engine {
         Ok(Engine { rules, compiled, generic, prefilter })
     }
 
+    /// Compiles every pattern now instead of on first use; the error names the first rule
+    /// that fails (`sluice rules check`).
+    pub fn compile_all(&self) -> Result<(), Error> {
+        for (i, c) in self.compiled.iter().enumerate() {
+            if let Some(c) = c {
+                c.compile(&self.rules.rules()[i].id)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The rule set this engine was built from ([`RuleId`]s index into it).
     pub fn rules(&self) -> &RuleSet {
         &self.rules
@@ -104,7 +115,8 @@ impl Engine {
     pub fn scan(&self, haystack: &[u8], scratch: &mut Scratch, sink: &mut impl Sink) {
         let Scratch { rules, windows, touched, found } = scratch;
         let len = haystack.len();
-        let (before, after) = (WINDOW_BEFORE + self.prefilter.longest_keyword(), WINDOW_AFTER + self.prefilter.longest_keyword());
+        let (before, after) =
+            (WINDOW_BEFORE + self.prefilter.longest_keyword(), WINDOW_AFTER + self.prefilter.longest_keyword());
         self.prefilter.for_each_hit(haystack, |rule, start, end| {
             let w = start.saturating_sub(before)..(end + after).min(len);
             let list = &mut windows[rule.index()];

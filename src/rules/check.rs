@@ -24,6 +24,11 @@ impl std::fmt::Display for Problem {
 pub fn check(engine: &Engine) -> Vec<Problem> {
     let mut scratch = engine.scratch();
     let mut problems = Vec::new();
+    // Patterns compile lazily during scans; here every one must compile up front.
+    if let Err(e) = engine.compile_all() {
+        problems.push(Problem { rule: "-".into(), message: e.to_string() });
+        return problems;
+    }
     for (i, rule) in engine.rules().rules().iter().enumerate() {
         if !rule.is_content_rule() {
             continue;
