@@ -15,6 +15,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod checks;
 pub mod config;
 pub mod engine;
 pub mod error;

@@ -1,6 +1,7 @@
 //! The scan pipeline: walker → bounded channel → rayon workers (one [`Scratch`] each) → one
 //! reporter loop. A unit that fails (or panics) becomes an error record; the scan goes on.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -11,6 +12,7 @@ use std::time::Instant;
 use crossbeam_channel::{Sender, bounded};
 use rayon::prelude::*;
 
+use crate::checks::{self, Checks};
 use crate::config::{Config, IoOptions};
 use crate::engine::{Engine, Finding, Scratch};
 use crate::error::{Error, ErrorKind};
@@ -18,7 +20,7 @@ use crate::input::archive::Expander;
 use crate::input::walk::{self, Entry};
 use crate::input::{Chain, Content, SkipReason, Visitor, lines, window};
 use crate::report::{FindingRecord, Record, Reporter, Summary};
-use crate::rules::{RuleSet, Severity};
+use crate::rules::{RuleId, RuleSet, Severity};
 
 /// What a scan returns besides the records it reported.
 #[derive(Clone, Debug, Default)]
@@ -88,6 +90,7 @@ pub fn run(
 ) -> Result<Outcome, Error> {
     let start = Instant::now();
     let counters = Counters::default();
+    let checks = Checks::new(engine.rules(), config.limits, &config.inputs);
     let threads =
         if config.threads == 0 { std::thread::available_parallelism().map_or(1, usize::from) } else { config.threads };
     let pool = rayon::ThreadPoolBuilder::new()
@@ -102,6 +105,7 @@ pub fn run(
     let mut write_error = None;
     std::thread::scope(|s| {
         let counters = &counters;
+        let checks = &checks;
         s.spawn(move || {
             let (job_tx, job_rx) = bounded::<Job>(1024);
             std::thread::scope(|s2| {
@@ -110,7 +114,7 @@ pub fn run(
                 s2.spawn(move || produce(config, &job_tx, &walker_records, cancel));
                 pool.install(|| {
                     job_rx.into_iter().par_bridge().for_each_init(
-                        || Worker::new(engine, expander, config.io, record_tx.clone(), counters),
+                        || Worker::new(engine, expander, config.io, checks, record_tx.clone(), counters),
                         |worker, job| {
                             if !cancel.load(Ordering::Relaxed) {
                                 worker.job(job);
@@ -197,6 +201,12 @@ struct Worker<'a> {
     scratch: Scratch,
     expander: Expander,
     io: IoOptions,
+    /// Artifact checks (issue 5), shared by every worker.
+    checks: &'a Checks,
+    /// Repositories already reported in the current top-level input.
+    repos: HashSet<Chain>,
+    /// When set, findings are collected here instead of sent (see `checks::Host::scan_collect`).
+    capture: Option<Vec<FindingRecord>>,
     records: Sender<Record>,
     counters: &'a Counters,
     read_buf: Vec<u8>,
@@ -209,6 +219,7 @@ impl<'a> Worker<'a> {
         engine: &'a Engine,
         expander: Expander,
         io: IoOptions,
+        checks: &'a Checks,
         records: Sender<Record>,
         counters: &'a Counters,
     ) -> Self {
@@ -217,6 +228,9 @@ impl<'a> Worker<'a> {
             scratch: engine.scratch(),
             expander,
             io,
+            checks,
+            repos: HashSet::new(),
+            capture: None,
             records,
             counters,
             read_buf: Vec::new(),
@@ -226,6 +240,7 @@ impl<'a> Worker<'a> {
     }
 
     fn job(&mut self, job: Job) {
+        self.repos.clear();
         let chain = match &job {
             Job::File(p) => Chain::file(p),
             Job::Stdin => Chain::file("-"),
@@ -323,7 +338,12 @@ impl<'a> Worker<'a> {
                 validated: f.validated,
                 context,
             };
-            let _ = self.records.send(Record::Finding(record));
+            match &mut self.capture {
+                Some(captured) => captured.push(record),
+                None => {
+                    let _ = self.records.send(Record::Finding(record));
+                }
+            }
         }
     }
 
@@ -360,6 +380,10 @@ impl<'a> Worker<'a> {
 
 impl Visitor for Worker<'_> {
     fn leaf(&mut self, chain: &Chain, content: Content<'_>) -> Result<(), Error> {
+        let checks = self.checks;
+        if let Some(plan) = checks.plan(chain) {
+            return checks.run(plan, chain, content, self);
+        }
         match content {
             Content::Bytes(b) => {
                 self.scan_bytes(chain, b);
@@ -377,12 +401,62 @@ impl Visitor for Worker<'_> {
         self.send(Record::Error { chain: chain.clone(), message: error.message().to_string() });
     }
 
-    fn archive_opened(&mut self, _chain: &Chain) {
+    fn archive_opened(&mut self, chain: &Chain) {
         self.counters.archives.fetch_add(1, Ordering::Relaxed);
+        let checks = self.checks;
+        checks.archive_opened(chain, self);
     }
 
     fn member(&mut self, _chain: &Chain) {
         self.counters.members.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl checks::Host for Worker<'_> {
+    fn finding(&mut self, rule: RuleId, chain: &Chain, at: Option<(u64, u64)>, secret: Vec<u8>) {
+        let record = FindingRecord {
+            rule,
+            chain: chain.clone(),
+            line: at.map(|a| a.0),
+            column: at.map(|a| a.1),
+            secret,
+            entropy: None,
+            validated: None,
+            context: test_context(chain),
+        };
+        self.send(Record::Finding(record));
+    }
+
+    fn skipped(&mut self, chain: &Chain, reason: SkipReason, detail: &str) {
+        Visitor::skipped(self, chain, reason, detail);
+    }
+
+    fn error(&mut self, chain: &Chain, error: &Error) {
+        Visitor::error(self, chain, error);
+    }
+
+    fn scan(&mut self, chain: &Chain, content: Content<'_>) -> Result<(), Error> {
+        match content {
+            Content::Bytes(b) => {
+                self.scan_bytes(chain, b);
+                Ok(())
+            }
+            Content::Reader(r) => self.scan_stream(chain, r),
+        }
+    }
+
+    fn scan_collect(&mut self, chain: &Chain, bytes: &[u8]) -> Vec<FindingRecord> {
+        let outer = self.capture.replace(Vec::new());
+        self.scan_bytes(chain, bytes);
+        std::mem::replace(&mut self.capture, outer).unwrap_or_default()
+    }
+
+    fn report(&mut self, finding: FindingRecord) {
+        self.send(Record::Finding(finding));
+    }
+
+    fn first_in_input(&mut self, key: &Chain) -> bool {
+        self.repos.insert(key.clone())
     }
 }
 

@@ -3,6 +3,7 @@
 mod util;
 
 mod archive;
+mod checks;
 mod io;
 mod oracle;
 mod rules;

@@ -89,11 +89,13 @@ pub enum SkipReason {
     Encrypted,
     /// A file excluded by configuration.
     Excluded,
+    /// A format sluice recognises but does not decode (a git packfile).
+    Unsupported,
 }
 
 impl SkipReason {
     /// Every reason, in the order the summary lists them.
-    pub const ALL: [SkipReason; 7] = [
+    pub const ALL: [SkipReason; 8] = [
         SkipReason::TooDeep,
         SkipReason::RatioLimit,
         SkipReason::SizeLimit,
@@ -101,6 +103,7 @@ impl SkipReason {
         SkipReason::NotAFile,
         SkipReason::Encrypted,
         SkipReason::Excluded,
+        SkipReason::Unsupported,
     ];
 
     /// The name used in records and the summary.
@@ -113,6 +116,7 @@ impl SkipReason {
             SkipReason::NotAFile => "not-a-file",
             SkipReason::Encrypted => "encrypted",
             SkipReason::Excluded => "excluded",
+            SkipReason::Unsupported => "unsupported",
         }
     }
 }
