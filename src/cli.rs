@@ -1,21 +1,27 @@
 //! The command line (clap derive), converted once into a [`Config`]; the only file that names clap.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use sluicebox::config::file::{self as config_file, FileConfig};
 use sluicebox::config::{Config, Format};
 use sluicebox::input::Limits;
+use sluicebox::input::staged;
 use sluicebox::input::walk::WalkOptions;
-use sluicebox::report::{OutputOptions, Reporter, human::Human, json};
+use sluicebox::report::{OutputOptions, Reporter, human::Human, json, sarif::Sarif};
 use sluicebox::rules::{RuleSet, Severity, check};
 use sluicebox::{Engine, scan};
 
 #[derive(Parser)]
-#[command(name = "sluice", version, about = "Find secrets, credential files, source maps and .git directories in packages before they ship")]
+#[command(
+    name = "sluice",
+    version,
+    about = "Find secrets, credential files, source maps and .git directories in packages before they ship"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,6 +34,19 @@ enum Command {
     /// List or check rules
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Record the current findings so later scans report only new ones (--baseline)
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+}
+
+#[derive(Subcommand)]
+enum BaselineCommand {
+    /// Scan like 'sluice scan' and write the findings as a baseline (json unless --format jsonl or
+    /// sarif; human is taken as json) to --output or stdout
+    Create {
+        #[command(flatten)]
+        scan: ScanArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -55,6 +74,7 @@ enum OutFormat {
     Human,
     Json,
     Jsonl,
+    Sarif,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -75,6 +95,23 @@ enum FailOn {
 struct ScanArgs {
     /// Files, directories or archives to scan; '-' reads stdin
     paths: Vec<PathBuf>,
+    /// Scan the staged blobs (the git index, not the work tree) of the repository containing the
+    /// current directory: the pre-commit check
+    #[arg(long, conflicts_with = "paths")]
+    staged: bool,
+    /// Settings file [default: sluice.toml at the scan root, else at the git top level]
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Suppress findings whose fingerprint is in FILE (a previous json, jsonl or sarif output,
+    /// e.g. from 'sluice baseline create')
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Never draw the progress line (it is only drawn when stderr is a terminal)
+    #[arg(long)]
+    no_progress: bool,
+    /// No progress line and no summary line (findings and errors are still printed)
+    #[arg(long, short = 'q')]
+    quiet: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t = OutFormat::Human)]
     format: OutFormat,
@@ -90,15 +127,16 @@ struct ScanArgs {
     /// Worker threads (default: available cores)
     #[arg(long, short = 'j', default_value_t = 0)]
     threads: usize,
-    /// Maximum archive nesting depth
-    #[arg(long, default_value_t = 8)]
-    max_depth: usize,
-    /// Maximum expanded bytes per top-level input
-    #[arg(long, default_value_t = 16 << 30)]
-    max_archive_bytes: u64,
-    /// Maximum expanded/compressed ratio per archive member
-    #[arg(long, default_value_t = 1000)]
-    max_ratio: u64,
+    // The limits are options so a flag given wins over sluice.toml, which wins over the default.
+    /// Maximum archive nesting depth [default: 8]
+    #[arg(long, value_name = "N")]
+    max_depth: Option<usize>,
+    /// Maximum expanded bytes per top-level input [default: 17179869184 (16 GiB)]
+    #[arg(long, value_name = "N")]
+    max_archive_bytes: Option<u64>,
+    /// Maximum expanded/compressed ratio per archive member [default: 1000]
+    #[arg(long, value_name = "N")]
+    max_ratio: Option<u64>,
     /// Treat archives as opaque bytes
     #[arg(long)]
     no_archives: bool,
@@ -120,12 +158,42 @@ struct ScanArgs {
 }
 
 impl ScanArgs {
+    /// The Config of these flags, `sluice.toml` merged in (flags win).
+    fn into_full_config(self) -> Result<Config> {
+        let staged = self.staged;
+        let explicit_config = self.config.clone();
+        let baseline = self.baseline.clone();
+        let (no_progress, quiet) = (self.no_progress, self.quiet);
+        let (max_depth, max_archive_bytes, max_ratio) = (self.max_depth, self.max_archive_bytes, self.max_ratio);
+        let mut config = self.into_config();
+        if staged {
+            let cwd = std::env::current_dir().context("cannot read the current directory")?;
+            config.staged = Some(staged::toplevel(&cwd)?);
+        }
+        if let Some(path) = explicit_config.or_else(|| config_file::discover(&config)) {
+            FileConfig::load(&path)?.apply(&mut config, &path);
+        }
+        let limits = &mut config.limits;
+        limits.max_depth = max_depth.unwrap_or(limits.max_depth);
+        limits.max_archive_bytes = max_archive_bytes.unwrap_or(limits.max_archive_bytes);
+        limits.max_ratio = max_ratio.unwrap_or(limits.max_ratio);
+        config.baseline = baseline;
+        config.quiet = quiet;
+        // A progress line only where a person watches stderr, and never interleaved with JSON
+        // Lines streaming to the same terminal.
+        let streams_to_tty = config.format == Format::Jsonl && config.output.is_none() && io::stdout().is_terminal();
+        config.progress = !no_progress && !quiet && io::stderr().is_terminal() && !streams_to_tty;
+        Ok(config)
+    }
+
     fn into_config(self) -> Config {
         let color = match self.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                self.output.is_none() && io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                self.output.is_none()
+                    && io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
         Config {
@@ -134,17 +202,13 @@ impl ScanArgs {
                 OutFormat::Human => Format::Human,
                 OutFormat::Json => Format::Json,
                 OutFormat::Jsonl => Format::Jsonl,
+                OutFormat::Sarif => Format::Sarif,
             },
             output: self.output,
             extra_rules: self.rules,
             builtin_rules: !self.no_builtin_rules,
             threads: self.threads,
-            limits: Limits {
-                max_depth: self.max_depth,
-                max_archive_bytes: self.max_archive_bytes,
-                max_ratio: self.max_ratio,
-                ..Limits::default()
-            },
+            limits: Limits::default(), // flags and sluice.toml: into_full_config
             archives: !self.no_archives,
             walk: WalkOptions { respect_gitignore: self.respect_gitignore, follow_symlinks: self.follow_symlinks },
             show_secrets: self.show_secrets,
@@ -155,6 +219,7 @@ impl ScanArgs {
             },
             color,
             io: sluicebox::config::IoOptions::default(),
+            ..Config::default() // staged, baseline, sluice.toml, progress: into_full_config
         }
     }
 }
@@ -169,7 +234,8 @@ pub fn main() -> i32 {
         }
     };
     let result = match cli.command {
-        Command::Scan(args) => run_scan(&args.into_config()),
+        Command::Scan(args) => args.into_full_config().and_then(|config| run_scan(&config)),
+        Command::Baseline(BaselineCommand::Create { scan }) => baseline_create(scan),
         Command::Rules(RulesCommand::List { format }) => rules_list(format),
         Command::Rules(RulesCommand::Check { files }) => rules_check(&files),
     };
@@ -188,6 +254,10 @@ pub fn main() -> i32 {
 }
 
 fn run_scan(config: &Config) -> Result<i32> {
+    Ok(scan_outcome(config)?.exit_code(config.fail_on))
+}
+
+fn scan_outcome(config: &Config) -> Result<scan::Outcome> {
     let engine = scan::build_engine(config)?;
     let out: Box<dyn Write + Send> = match &config.output {
         Some(path) => Box::new(io::BufWriter::new(
@@ -197,13 +267,33 @@ fn run_scan(config: &Config) -> Result<i32> {
     };
     let opts = OutputOptions { show_secrets: config.show_secrets, color: config.color };
     let mut reporter: Box<dyn Reporter> = match config.format {
-        Format::Human => Box::new(Human::new(out, opts)),
+        Format::Human => Box::new(Human::new(out, opts).quiet(config.quiet)),
         Format::Json => Box::new(json::JsonDocument::new(out, config.show_secrets)),
         Format::Jsonl => Box::new(json::JsonLines::new(out, config.show_secrets)),
+        Format::Sarif => Box::new(Sarif::new(out, config.show_secrets)),
     };
     let cancel = AtomicBool::new(false);
-    let outcome = scan::run(config, &engine, reporter.as_mut(), &cancel)?;
-    Ok(outcome.exit_code(config.fail_on))
+    Ok(scan::run(config, &engine, reporter.as_mut(), &cancel)?)
+}
+
+/// `sluice baseline create`: a scan whose findings are the point, so it exits 0 unless an input
+/// could not be fully scanned (2).
+fn baseline_create(args: ScanArgs) -> Result<i32> {
+    let mut config = args.into_full_config()?;
+    if config.format == Format::Human {
+        config.format = Format::Json;
+    }
+    let outcome = scan_outcome(&config)?;
+    if let Some(path) = &config.output
+        && !config.quiet
+    {
+        eprintln!(
+            "sluice: wrote a baseline of {} findings to '{}'",
+            outcome.summary.findings,
+            Path::new(path).display()
+        );
+    }
+    Ok(if outcome.summary.errors > 0 { 2 } else { 0 })
 }
 
 fn rules_list(format: ListFormat) -> Result<i32> {

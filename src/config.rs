@@ -1,5 +1,8 @@
-//! The plain, documented configuration of one scan, built once from the command line (and,
-//! later, `sluice.toml`) and read everywhere else.
+//! The plain, documented configuration of one scan, built once from the command line and
+//! `sluice.toml` ([`mod@file`]) and read everywhere else; [`filter`] compiles its path and value filters.
+
+pub mod file;
+pub mod filter;
 
 use std::path::PathBuf;
 
@@ -17,6 +20,8 @@ pub enum Format {
     Json,
     /// JSON Lines, flushed per record.
     Jsonl,
+    /// One SARIF 2.1.0 log with one run.
+    Sarif,
 }
 
 /// Everything a scan needs to know.
@@ -48,6 +53,23 @@ pub struct Config {
     pub color: bool,
     /// How files are read (thresholds; tests shrink them to force every path).
     pub io: IoOptions,
+    /// Scan the git index (the staged blobs) of the repository at this top level instead of
+    /// `inputs`; locations are repo-relative paths.
+    pub staged: Option<PathBuf>,
+    /// A previous json/jsonl output: findings with a fingerprint in it are suppressed.
+    pub baseline: Option<PathBuf>,
+    /// Paths and globs to skip (`exclude` in `sluice.toml`).
+    pub exclude: Vec<String>,
+    /// The directory `exclude` patterns with a `/` are relative to (the config file's).
+    pub exclude_base: Option<PathBuf>,
+    /// Rule ids to disable.
+    pub disabled_rules: Vec<String>,
+    /// Regexes for secret values that are never reported.
+    pub allow_secrets: Vec<String>,
+    /// Draw a progress line on stderr (the CLI sets it only when stderr is a terminal).
+    pub progress: bool,
+    /// No summary line in human output (findings and errors are still printed).
+    pub quiet: bool,
 }
 
 /// File reading strategy: read small files, map medium ones, stream large ones in windows.
@@ -85,6 +107,14 @@ impl Default for Config {
             fail_on: Severity::Low,
             color: false,
             io: IoOptions::default(),
+            staged: None,
+            baseline: None,
+            exclude: Vec::new(),
+            exclude_base: None,
+            disabled_rules: Vec::new(),
+            allow_secrets: Vec::new(),
+            progress: false,
+            quiet: false,
         }
     }
 }

@@ -15,11 +15,13 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod baseline;
 pub mod checks;
 pub mod config;
 pub mod engine;
 pub mod error;
 pub mod input;
+pub mod progress;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -9,16 +9,20 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
-use crossbeam_channel::{Sender, bounded};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 use rayon::prelude::*;
 
+use crate::baseline::Baseline;
 use crate::checks::{self, Checks};
+use crate::config::filter::Filters;
 use crate::config::{Config, IoOptions};
 use crate::engine::{Engine, Finding, Scratch};
 use crate::error::{Error, ErrorKind};
 use crate::input::archive::Expander;
+use crate::input::staged::{self, Blob, EntryKind};
 use crate::input::walk::{self, Entry};
 use crate::input::{Chain, Content, SkipReason, Visitor, lines, window};
+use crate::progress::{Progress, Snapshot};
 use crate::report::{FindingRecord, Record, Reporter, Summary};
 use crate::rules::{RuleId, RuleSet, Severity};
 
@@ -55,6 +59,14 @@ pub fn build_engine(config: &Config) -> Result<Engine, Error> {
             rules.add_toml(&file.display().to_string(), &text)?;
         }
     }
+    let unknown = rules.disable(&config.disabled_rules);
+    // Without the builtin pack, disabling one of its ids is harmless: only typos are errors.
+    if let Some(id) =
+        unknown.iter().find(|id| config.builtin_rules || RuleSet::builtin().is_ok_and(|b| b.find(id).is_none()))
+    {
+        return Err(Error::new(ErrorKind::Config, format!("cannot disable unknown rule '{id}'"))
+            .with_hint("'sluice rules list' shows the rule ids"));
+    }
     Engine::new(rules)
 }
 
@@ -90,7 +102,9 @@ pub fn run(
 ) -> Result<Outcome, Error> {
     let start = Instant::now();
     let counters = Counters::default();
+    let filters = Filters::new(config)?;
     let checks = Checks::new(engine.rules(), config.limits, &config.inputs);
+    let baseline = config.baseline.as_deref().map(Baseline::load).transpose()?;
     let threads =
         if config.threads == 0 { std::thread::available_parallelism().map_or(1, usize::from) } else { config.threads };
     let pool = rayon::ThreadPoolBuilder::new()
@@ -105,16 +119,17 @@ pub fn run(
     let mut write_error = None;
     std::thread::scope(|s| {
         let counters = &counters;
+        let filters = &filters;
         let checks = &checks;
         s.spawn(move || {
             let (job_tx, job_rx) = bounded::<Job>(1024);
             std::thread::scope(|s2| {
                 let walker_records = record_tx.clone();
                 // The walker owns the job sender: the workers' loop ends when the walk does.
-                s2.spawn(move || produce(config, &job_tx, &walker_records, cancel));
+                s2.spawn(move || produce(config, filters, &job_tx, &walker_records, cancel));
                 pool.install(|| {
                     job_rx.into_iter().par_bridge().for_each_init(
-                        || Worker::new(engine, expander, config.io, checks, record_tx.clone(), counters),
+                        || Worker::new(engine, expander, config.io, filters, checks, record_tx.clone(), counters),
                         |worker, job| {
                             if !cancel.load(Ordering::Relaxed) {
                                 worker.job(job);
@@ -125,15 +140,28 @@ pub fn run(
             });
             drop(record_tx);
         });
-        for record in record_rx {
+        let mut progress = config.progress.then(|| Progress::new(io::stderr()));
+        while let Some(record) = next_record(&record_rx, progress.as_mut(), counters, outcome.summary.findings) {
             if write_error.is_some() {
                 continue; // drain so workers never block
+            }
+            if let (Some(b), Record::Finding(f)) = (&baseline, &record)
+                && b.contains(&f.fingerprint(engine.rules()))
+            {
+                outcome.summary.suppressed += 1;
+                continue;
+            }
+            if let (Some(p), Record::Error { .. }) = (progress.as_mut(), &record) {
+                p.clear(); // the human reporter prints errors on stderr now
             }
             tally(&mut outcome, engine.rules(), &record);
             if let Err(e) = reporter.record(engine.rules(), &record) {
                 cancel.store(true, Ordering::Relaxed);
                 write_error = Some(e);
             }
+        }
+        if let Some(p) = progress.as_mut() {
+            p.clear();
         }
     });
     let s = &mut outcome.summary;
@@ -156,6 +184,29 @@ pub fn run(
     }
 }
 
+/// The next record, redrawing the progress line (if any) while waiting for it.
+fn next_record(
+    rx: &Receiver<Record>,
+    progress: Option<&mut Progress<io::Stderr>>,
+    counters: &Counters,
+    findings: u64,
+) -> Option<Record> {
+    let Some(p) = progress else { return rx.recv().ok() };
+    loop {
+        p.tick(Instant::now(), || Snapshot {
+            files: counters.files.load(Ordering::Relaxed),
+            bytes: counters.bytes.load(Ordering::Relaxed),
+            archives: counters.archives.load(Ordering::Relaxed),
+            findings,
+        });
+        match rx.recv_timeout(p.until_next()) {
+            Ok(record) => return Some(record),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return None,
+        }
+    }
+}
+
 fn tally(outcome: &mut Outcome, rules: &RuleSet, record: &Record) {
     match record {
         Record::Finding(f) => {
@@ -174,10 +225,18 @@ fn tally(outcome: &mut Outcome, rules: &RuleSet, record: &Record) {
 enum Job {
     File(PathBuf),
     Stdin,
+    /// A staged blob (repo-relative path, contents).
+    Staged(PathBuf, Vec<u8>),
+    /// A staged blob too large to hold: streamed from git (repo-relative path, top level, blob id).
+    StagedLarge(PathBuf, PathBuf, String),
 }
 
 /// Walks the inputs, sending files to the workers and skips/errors straight to the reporter.
-fn produce(config: &Config, jobs: &Sender<Job>, records: &Sender<Record>, cancel: &AtomicBool) {
+fn produce(config: &Config, filters: &Filters, jobs: &Sender<Job>, records: &Sender<Record>, cancel: &AtomicBool) {
+    if let Some(top) = &config.staged {
+        produce_staged(top, config.io.mmap_max, filters, jobs, records, cancel);
+        return;
+    }
     let (stdin, roots): (Vec<&PathBuf>, Vec<&PathBuf>) = config.inputs.iter().partition(|p| p.as_os_str() == "-");
     if !stdin.is_empty() && jobs.send(Job::Stdin).is_err() {
         return;
@@ -188,11 +247,70 @@ fn produce(config: &Config, jobs: &Sender<Job>, records: &Sender<Record>, cancel
             return false;
         }
         match entry {
+            Entry::File(path) if filters.exclude.as_ref().is_some_and(|x| roots.iter().any(|r| x.path(r, &path))) => {
+                records.send(excluded(Chain::file(path))).is_ok()
+            }
             Entry::File(path) => jobs.send(Job::File(path)).is_ok(),
             Entry::Skipped(chain, reason, message) => records.send(Record::Skipped { chain, reason, message }).is_ok(),
             Entry::Error(chain, e) => records.send(Record::Error { chain, message: e.message().to_string() }).is_ok(),
         }
     });
+}
+
+fn excluded(chain: Chain) -> Record {
+    Record::Skipped { chain, reason: SkipReason::Excluded, message: "excluded by the config".into() }
+}
+
+/// Sends the staged blobs of the repository at `top` (see `input::staged`).
+fn produce_staged(
+    top: &Path,
+    max_inline: u64,
+    filters: &Filters,
+    jobs: &Sender<Job>,
+    records: &Sender<Record>,
+    cancel: &AtomicBool,
+) {
+    let fail = |e: &Error| {
+        let _ = records.send(Record::Error { chain: Chain::file(top), message: e.to_string() });
+    };
+    let entries = match staged::entries(top) {
+        Ok(entries) => entries,
+        Err(e) => return fail(&e),
+    };
+    let mut scan = Vec::with_capacity(entries.len());
+    for e in entries {
+        let chain = Chain::file(&e.path);
+        let skip = match e.kind {
+            _ if filters.exclude.as_ref().is_some_and(|x| x.relative(&e.path.to_string_lossy())) => {
+                Some(excluded(chain))
+            }
+            EntryKind::Symlink => Some(Record::Skipped {
+                chain,
+                reason: SkipReason::Symlink,
+                message: "staged symlink not followed".into(),
+            }),
+            EntryKind::Submodule => None, // a commit id, not content of this repository
+            EntryKind::File => {
+                scan.push(e);
+                continue;
+            }
+        };
+        if let Some(record) = skip
+            && records.send(record).is_err()
+        {
+            return;
+        }
+    }
+    let result = staged::read_blobs(top, &scan, max_inline, |entry, blob| {
+        let job = match blob {
+            Blob::Bytes(bytes) => Job::Staged(entry.path.clone(), bytes),
+            Blob::Large(_) => Job::StagedLarge(entry.path.clone(), top.to_path_buf(), entry.oid.clone()),
+        };
+        !cancel.load(Ordering::Relaxed) && jobs.send(job).is_ok()
+    });
+    if let Err(e) = result {
+        fail(&e);
+    }
 }
 
 /// A rayon worker: owns its engine scratch and buffers, scans units, sends records.
@@ -201,6 +319,7 @@ struct Worker<'a> {
     scratch: Scratch,
     expander: Expander,
     io: IoOptions,
+    filters: &'a Filters,
     /// Artifact checks (issue 5), shared by every worker.
     checks: &'a Checks,
     /// Repositories already reported in the current top-level input.
@@ -219,6 +338,7 @@ impl<'a> Worker<'a> {
         engine: &'a Engine,
         expander: Expander,
         io: IoOptions,
+        filters: &'a Filters,
         checks: &'a Checks,
         records: Sender<Record>,
         counters: &'a Counters,
@@ -228,6 +348,7 @@ impl<'a> Worker<'a> {
             scratch: engine.scratch(),
             expander,
             io,
+            filters,
             checks,
             repos: HashSet::new(),
             capture: None,
@@ -242,7 +363,7 @@ impl<'a> Worker<'a> {
     fn job(&mut self, job: Job) {
         self.repos.clear();
         let chain = match &job {
-            Job::File(p) => Chain::file(p),
+            Job::File(p) | Job::Staged(p, _) | Job::StagedLarge(p, _, _) => Chain::file(p),
             Job::Stdin => Chain::file("-"),
         };
         let result = catch_unwind(AssertUnwindSafe(|| match job {
@@ -253,6 +374,17 @@ impl<'a> Worker<'a> {
                 let chain = Chain::file("-");
                 let expander = self.expander;
                 expander.process(&chain, Content::Reader(&mut stdin), self)
+            }
+            Job::Staged(path, bytes) => {
+                self.counters.files.fetch_add(1, Ordering::Relaxed);
+                let expander = self.expander;
+                expander.process(&Chain::file(path), Content::Bytes(&bytes), self)
+            }
+            Job::StagedLarge(path, top, oid) => {
+                self.counters.files.fetch_add(1, Ordering::Relaxed);
+                let mut blob = staged::open_blob(&top, &oid)?;
+                let expander = self.expander;
+                expander.process(&Chain::file(path), Content::Reader(&mut blob), self)
             }
         }));
         match result {
@@ -324,7 +456,10 @@ impl<'a> Worker<'a> {
         let context = test_context(chain);
         let rules = self.engine.rules();
         for f in self.found.drain(..) {
-            if !keep(&f) || allowed_inline(bytes, &f, &rules.get(f.rule).id) {
+            if !keep(&f)
+                || allowed_inline(bytes, &f, &rules.get(f.rule).id)
+                || self.filters.allows_secret(&bytes[f.secret.clone()])
+            {
                 continue;
             }
             let (line, column) = lines.position(bytes, f.span.start);
@@ -380,6 +515,12 @@ impl<'a> Worker<'a> {
 
 impl Visitor for Worker<'_> {
     fn leaf(&mut self, chain: &Chain, content: Content<'_>) -> Result<(), Error> {
+        if let Some(x) = &self.filters.exclude
+            && chain.members.iter().any(|m| x.relative(&String::from_utf8_lossy(m)))
+        {
+            self.send(excluded(chain.clone()));
+            return Ok(());
+        }
         let checks = self.checks;
         if let Some(plan) = checks.plan(chain) {
             return checks.run(plan, chain, content, self);
@@ -414,6 +555,9 @@ impl Visitor for Worker<'_> {
 
 impl checks::Host for Worker<'_> {
     fn finding(&mut self, rule: RuleId, chain: &Chain, at: Option<(u64, u64)>, secret: Vec<u8>) {
+        if at.is_some() && self.filters.allows_secret(&secret) {
+            return;
+        }
         let record = FindingRecord {
             rule,
             chain: chain.clone(),

@@ -4,6 +4,9 @@ mod util;
 
 mod archive;
 mod checks;
+mod human;
 mod io;
 mod oracle;
 mod rules;
+mod sarif;
+mod workflow;

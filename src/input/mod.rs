@@ -7,6 +7,7 @@
 pub mod archive;
 pub mod lines;
 pub mod mmap;
+pub mod staged;
 pub mod walk;
 pub mod window;
 

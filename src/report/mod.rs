@@ -1,8 +1,10 @@
 //! Reporting: records (findings, errors, skips) and the summary, turned into human text, JSON
 //! Lines or one JSON document. Reporters see records and rule metadata, never automata.
 
+pub mod hints;
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -95,6 +97,8 @@ pub struct Summary {
     pub skipped: BTreeMap<&'static str, u64>,
     /// Error records.
     pub errors: u64,
+    /// Findings suppressed because their fingerprint is in the baseline.
+    pub suppressed: u64,
     /// Wall time.
     pub elapsed_ms: u64,
     /// The scan was stopped by a signal.
