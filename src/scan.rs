@@ -21,7 +21,7 @@ use crate::error::{Error, ErrorKind};
 use crate::input::archive::Expander;
 use crate::input::staged::{self, Blob, EntryKind};
 use crate::input::walk::{self, Entry};
-use crate::input::{Chain, Content, SkipReason, Visitor, lines, window};
+use crate::input::{Chain, Content, SkipReason, Visitor, lines, mmap, window};
 use crate::progress::{Progress, Snapshot};
 use crate::report::{FindingRecord, Record, Reporter, Summary};
 use crate::rules::{RuleId, RuleSet, Severity};
@@ -234,7 +234,7 @@ enum Job {
 /// Walks the inputs, sending files to the workers and skips/errors straight to the reporter.
 fn produce(config: &Config, filters: &Filters, jobs: &Sender<Job>, records: &Sender<Record>, cancel: &AtomicBool) {
     if let Some(top) = &config.staged {
-        produce_staged(top, config.io.mmap_max, filters, jobs, records, cancel);
+        produce_staged(top, config.io.read_max, filters, jobs, records, cancel);
         return;
     }
     let (stdin, roots): (Vec<&PathBuf>, Vec<&PathBuf>) = config.inputs.iter().partition(|p| p.as_os_str() == "-");
@@ -428,12 +428,10 @@ impl<'a> Worker<'a> {
             };
             self.read_buf = buf;
             result
-        } else if len <= self.io.mmap_max {
-            // Read whole, not mapped: a mapped file that another process truncates mid-scan
-            // kills the whole scan with SIGBUS (reproduced by tests/hostile.rs, issue 7). The
-            // buffer is dropped after use, so a worker does not keep up to `mmap_max` around.
-            let mut bytes = Vec::with_capacity(len as usize);
-            (&mut file).take(len).read_to_end(&mut bytes).map_err(|e| Error::io(&e))?;
+        } else if self.io.map_zip && expander.enabled && is_zip(&mut file) {
+            // A zip's central directory is at its end and members are read at random: map it
+            // rather than buffer it (see `IoOptions` for why nothing else is mapped).
+            let bytes = mmap::map_or_read(&mut file, len).map_err(|e| Error::io(&e))?;
             expander.process(&chain, Content::Bytes(&bytes), self)
         } else {
             expander.process(&chain, Content::Reader(&mut file), self)
@@ -602,6 +600,15 @@ impl checks::Host for Worker<'_> {
     fn first_in_input(&mut self, key: &Chain) -> bool {
         self.repos.insert(key.clone())
     }
+}
+
+/// True when `file` starts with a zip local header; the read position is restored.
+fn is_zip(file: &mut File) -> bool {
+    use std::io::{Seek, SeekFrom};
+    let mut head = [0u8; 4];
+    let ok = file.read_exact(&mut head).is_ok()
+        && crate::input::archive::sniff(&head) == Some(crate::input::archive::Format::Zip);
+    file.seek(SeekFrom::Start(0)).is_ok() && ok
 }
 
 /// Directory names whose contents are test code or fixtures.
