@@ -50,13 +50,19 @@ impl Exclude {
     }
 
     /// True when `path`, found by walking `root`, is excluded. It is matched relative to the base
-    /// directory when it lies under it, else relative to `root`.
+    /// directory when it lies under it, else relative to `root`. A root named on the command
+    /// line that is itself excluded (`sluice scan corpus/cases` with `corpus/cases` excluded for
+    /// the self-scan) is scanned as asked, as ripgrep searches an ignored path it is given.
     pub fn path(&self, root: &Path, path: &Path) -> bool {
         if let Some(base) = &self.base
             && let Ok(abs) = std::path::absolute(path)
             && let Ok(rel) = abs.strip_prefix(base)
         {
-            return self.relative(&rel.to_string_lossy());
+            let root_excluded = std::path::absolute(root)
+                .ok()
+                .and_then(|r| r.strip_prefix(base).ok().map(|r| self.relative(&r.to_string_lossy())))
+                .unwrap_or(false);
+            return !root_excluded && self.relative(&rel.to_string_lossy());
         }
         match path.strip_prefix(root) {
             Ok(rel) if !rel.as_os_str().is_empty() => self.relative(&rel.to_string_lossy()),
@@ -170,6 +176,12 @@ mod tests {
         let src = dir.path().join("src");
         assert!(e.path(&src, &src.join("gen/a.js")));
         assert!(!e.path(&src, &src.join("a.js")));
+        // A root inside an excluded directory is scanned as asked; its siblings are not.
+        let gen_dir = src.join("gen");
+        let v = vec!["src/gen".to_string()];
+        let e = Exclude::new(&v, Some(dir.path())).unwrap().unwrap();
+        assert!(!e.path(&gen_dir, &gen_dir.join("a.js")));
+        assert!(e.path(dir.path(), &gen_dir.join("a.js")));
     }
 
     #[test]

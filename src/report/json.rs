@@ -164,6 +164,7 @@ pub fn summary_json(s: &Summary) -> Value {
         "archives": s.archives,
         "members": s.members,
         "findings": s.findings,
+        "suppressed": s.suppressed,
         "skipped": skipped,
         "errors": s.errors,
         "elapsed_ms": s.elapsed_ms,
