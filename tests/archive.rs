@@ -464,18 +464,55 @@ fn expanded_bytes_and_entry_budgets() {
 }
 
 #[test]
-fn a_zip_in_a_stream_over_the_buffer_bound_is_skipped() {
+fn a_zip_in_a_stream_over_the_buffer_bound_is_read_by_its_local_headers() {
     let dir = util::tempdir();
     let d = dir.path();
     let mut rng = Rng::new(9);
     let noise: Vec<u8> = (0..(66 << 20)).map(|_| rng.next() as u8).collect();
-    let big_zip = zip(&[("noise.bin", &noise)], zip::CompressionMethod::Stored);
+    let late = source(&token(20));
+    let big_zip = zip(&[("noise.bin", &noise), ("late/cfg.py", &late)], zip::CompressionMethod::Stored);
     let p = write(d, "wrap.tgz", &tgz(&[("w/big.jar", &big_zip), ("w/cfg.py", &source(&token(10)))]));
     let c = scan(&p);
-    let s = skips(d, &c);
-    assert_eq!(s.len(), 1, "{s:?}");
-    assert_eq!((s[0].0.as_str(), s[0].1), ("wrap.tgz!w/big.jar", SkipReason::SizeLimit));
-    assert_eq!(hits(d, &c).len(), 1, "members after the skipped one are scanned");
+    assert!(skips(d, &c).is_empty(), "{:?}", skips(d, &c));
+    assert!(errors(d, &c).is_empty(), "{:?}", errors(d, &c));
+    let got: Vec<_> = hits(d, &c).into_iter().map(|h| (h.at, h.line, h.column)).collect();
+    assert_eq!(
+        got,
+        [
+            ("wrap.tgz!w/big.jar!late/cfg.py".to_string(), Some(7), Some(8)),
+            ("wrap.tgz!w/cfg.py".to_string(), Some(7), Some(8))
+        ]
+    );
+}
+
+#[test]
+fn a_zip_cut_before_its_central_directory_is_read_by_its_local_headers() {
+    let dir = util::tempdir();
+    let d = dir.path();
+    let tok = token(21);
+    // Written to a stream: data descriptors, no sizes in the local headers.
+    let mut w = zip::ZipWriter::new_stream(Vec::new());
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for name in ["a/one.py", "a/two.py"] {
+        w.start_file(name, options).unwrap();
+        w.write_all(&source(&tok)).unwrap();
+    }
+    let whole = w.finish().unwrap().into_inner();
+    let cd = memchr::memmem::find(&whole, b"PK\x01\x02").unwrap();
+    let p = write(d, "cut.zip", &whole[..cd + 10]);
+    let mid = memchr::memmem::find(&whole[40..], b"PK\x03\x04").unwrap() + 40;
+    let q = write(d, "cut-mid.zip", &whole[..mid - 5]);
+    let w = write(d, "whole.zip", &whole);
+    let c = scan_with(&[&p, &q, &w], Limits::default(), true);
+    let got: Vec<_> = hits(d, &c).into_iter().map(|h| h.at).collect();
+    assert_eq!(
+        got,
+        ["cut-mid.zip!a/one.py", "cut.zip!a/one.py", "cut.zip!a/two.py", "whole.zip!a/one.py", "whole.zip!a/two.py"]
+    );
+    let e = errors(d, &c);
+    assert!(e.iter().any(|(at, m)| at == "cut.zip" && m.contains("no end of central directory")), "{e:?}");
+    assert!(e.iter().any(|(at, _)| at.starts_with("cut-mid.zip")), "{e:?}");
+    assert!(!e.iter().any(|(at, _)| at.starts_with("whole.zip")), "{e:?}");
 }
 
 // ---- hostile archives --------------------------------------------------------------------
@@ -572,8 +609,9 @@ fn zips_whose_central_directory_lies() {
         assert!(e.iter().any(|(at, m)| at.starts_with(n) && m.starts_with("zip: ")), "{n}: {e:?}");
     }
     let got = hits(d, &c);
-    // count.zip and name.zip still give the honest entry; sizes.zip scans what it inflated.
-    for n in ["count.zip!a/cfg.py", "name.zip!a/cfg.py", "sizes.zip!s/cfg.py"] {
+    // count.zip and name.zip still give the honest entry; sizes.zip scans what it inflated;
+    // cut.zip is read by its local headers.
+    for n in ["count.zip!a/cfg.py", "name.zip!a/cfg.py", "sizes.zip!s/cfg.py", "cut.zip!a/cfg.py"] {
         assert!(got.iter().any(|h| h.at == n), "{n}: {:?}", got.iter().map(|h| &h.at).collect::<Vec<_>>());
     }
 }

@@ -355,12 +355,8 @@ impl Session {
                 return Err(Error::new(ErrorKind::Archive, crate::error::io_message(&e)));
             }
             Ok(n) if n as u64 > limit => {
-                let detail = format!(
-                    "zip arriving as a stream is over the {} MiB buffer bound ({} MiB buffered by enclosing members)",
-                    STREAM_BUFFER_MAX >> 20,
-                    self.buffered.get() >> 20
-                );
-                visitor.skipped(chain, SkipReason::SizeLimit, &detail);
+                // Too big to buffer: read it front to back by its local headers instead.
+                zip::expand_stream(self, chain, &mut Cursor::new(&head[..]).chain(rest), level, visitor);
                 Ok(())
             }
             Ok(_) => {
@@ -696,6 +692,10 @@ impl<D: Decode> Read for Guard<'_, D> {
         let n = match self.inner.read(buf) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),
+            Err(e) if matches!(e.get_ref(), Some(inner) if inner.is::<zstd::OverLimit>()) => {
+                let message = e.to_string();
+                return Err(self.session.fail(Some(self.id), FaultKind::Skip(SkipReason::SizeLimit), message));
+            }
             Err(e) => {
                 let message = format!(
                     "{}: {} at compressed byte {}",

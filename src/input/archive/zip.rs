@@ -9,10 +9,13 @@
 //! data overlap (the non-recursive zip bomb) - overlapping archives are not expanded at all.
 //! Encrypted members are skipped (`encrypted`), symlink members are skipped (`symlink`).
 
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::ops::Range;
 
-use super::{Consumed, Decode, Flow, Guard, RATIO_MIN_OUT, Session, SliceInput, archive_error};
+use super::{
+    Consumed, CountingInput, Decode, FaultKind, Flow, Guard, RATIO_MIN_OUT, Session, SliceInput, StreamId,
+    archive_error,
+};
 use crate::input::{Chain, Content, SkipReason, Visitor};
 
 const EOCD: &[u8; 4] = b"PK\x05\x06";
@@ -203,6 +206,10 @@ pub(super) fn expand(s: &Session, chain: &Chain, data: &[u8], level: usize, visi
         Ok(d) => d,
         Err(message) => {
             visitor.error(chain, &archive_error(format!("zip: {message}")));
+            if find_eocd(data).is_none() {
+                // Cut short: what is before the cut can still be read member by member.
+                expand_stream(s, chain, &mut &data[..], level, visitor);
+            }
             return;
         }
     };
@@ -282,19 +289,12 @@ fn member(s: &Session, child: &Chain, entry: &Entry<'_>, raw: &[u8], level: usiz
         s.ratio_trip(id, message);
         Ok(())
     } else {
-        let Some(inflate) = Inflate::new(entry.method, raw) else {
+        let Some(inflate) = Inflate::new(entry.method, SliceInput::new(raw)) else {
             let message = format!("zip: unsupported compression method {}", entry.method);
             visitor.error(child, &archive_error(message));
             return Flow::Continue;
         };
-        let checked = Checked {
-            inner: inflate,
-            crc: crc32fast::Hasher::new(),
-            out: 0,
-            entry_size: entry.usize,
-            entry_crc: entry.crc,
-        };
-        let mut guard = Guard::new(s, id, "zip", checked);
+        let mut guard = Guard::new(s, id, "zip", Checked::new(inflate, Some((entry.usize, entry.crc))));
         visitor.member(child);
         let r = s.unit(child, Content::Reader(&mut guard), level, false, visitor);
         guard.drain(r)
@@ -303,18 +303,20 @@ fn member(s: &Session, child: &Chain, entry: &Entry<'_>, raw: &[u8], level: usiz
     s.settle(child, result, visitor)
 }
 
-/// The decoders a zip member may need, each over the member's slice.
-enum Inflate<'a> {
-    Deflate(flate2::bufread::DeflateDecoder<SliceInput<'a>>),
-    Deflate64(Box<deflate64::Deflate64Decoder<SliceInput<'a>>>),
-    Bzip2(::bzip2::bufread::BzDecoder<SliceInput<'a>>),
-    Zstd(super::zstd::Decoder<SliceInput<'a>>),
+/// The decoders a zip member may need, over the member's compressed bytes (a slice, or the
+/// bounded part of a stream).
+enum Inflate<B: BufRead> {
+    Stored(B),
+    Deflate(flate2::bufread::DeflateDecoder<B>),
+    Deflate64(Box<deflate64::Deflate64Decoder<B>>),
+    Bzip2(::bzip2::bufread::BzDecoder<B>),
+    Zstd(super::zstd::Decoder<B>),
 }
 
-impl<'a> Inflate<'a> {
-    fn new(method: u16, raw: &'a [u8]) -> Option<Inflate<'a>> {
-        let input = SliceInput::new(raw);
+impl<B: BufRead> Inflate<B> {
+    fn new(method: u16, input: B) -> Option<Inflate<B>> {
         Some(match method {
+            0 => Inflate::Stored(input),
             8 => Inflate::Deflate(flate2::bufread::DeflateDecoder::new(input)),
             9 => Inflate::Deflate64(Box::new(deflate64::Deflate64Decoder::with_buffer(input))),
             12 => Inflate::Bzip2(::bzip2::bufread::BzDecoder::new(input)),
@@ -322,11 +324,22 @@ impl<'a> Inflate<'a> {
             _ => return None,
         })
     }
+
+    fn input(&self) -> &B {
+        match self {
+            Inflate::Stored(b) => b,
+            Inflate::Deflate(d) => d.get_ref(),
+            Inflate::Deflate64(d) => d.get_ref(),
+            Inflate::Bzip2(d) => d.get_ref(),
+            Inflate::Zstd(d) => d.input(),
+        }
+    }
 }
 
-impl Read for Inflate<'_> {
+impl<B: BufRead> Read for Inflate<B> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
+            Inflate::Stored(d) => d.read(buf),
             Inflate::Deflate(d) => d.read(buf),
             Inflate::Deflate64(d) => d.read(buf),
             Inflate::Bzip2(d) => d.read(buf),
@@ -335,25 +348,26 @@ impl Read for Inflate<'_> {
     }
 }
 
-impl Decode for Inflate<'_> {
+impl<B: BufRead + Consumed> Decode for Inflate<B> {
     fn consumed(&self) -> u64 {
-        match self {
-            Inflate::Deflate(d) => d.get_ref().consumed(),
-            Inflate::Deflate64(d) => d.get_ref().consumed(),
-            Inflate::Bzip2(d) => d.get_ref().consumed(),
-            Inflate::Zstd(d) => d.consumed(),
-        }
+        self.input().consumed()
     }
 }
 
-/// Checks a decoded member against its declared size and CRC-32; never reads past the
-/// declared size (a member that lies about its size is cut there and reported).
+/// Checks a decoded member against its declared size and CRC-32 when they are known; never
+/// reads past the declared size (a member that lies about its size is cut there and reported).
 struct Checked<D> {
     inner: D,
     crc: crc32fast::Hasher,
     out: u64,
-    entry_size: u64,
-    entry_crc: u32,
+    /// Declared size and CRC-32 (unknown for a streamed member with a data descriptor).
+    expect: Option<(u64, u32)>,
+}
+
+impl<D> Checked<D> {
+    fn new(inner: D, expect: Option<(u64, u32)>) -> Checked<D> {
+        Checked { inner, crc: crc32fast::Hasher::new(), out: 0, expect }
+    }
 }
 
 impl<D: Decode> Read for Checked<D> {
@@ -361,25 +375,28 @@ impl<D: Decode> Read for Checked<D> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let room = self.entry_size - self.out;
+        let Some((size, crc)) = self.expect else {
+            let n = self.inner.read(buf)?;
+            self.out += n as u64;
+            self.crc.update(&buf[..n]);
+            return Ok(n);
+        };
+        let room = size - self.out;
         // One byte more than declared is enough to tell a lie.
         let want = buf.len().min(usize::try_from(room.saturating_add(1)).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..want])?;
         if n as u64 > room {
-            return Err(io::Error::other(format!("member inflates past its declared {} bytes", self.entry_size)));
+            return Err(io::Error::other(format!("member inflates past its declared {size} bytes")));
         }
         self.out += n as u64;
         self.crc.update(&buf[..n]);
         if n == 0 {
-            if self.out != self.entry_size {
-                return Err(io::Error::other(format!(
-                    "member inflates to {} bytes, its header says {}",
-                    self.out, self.entry_size
-                )));
+            if self.out != size {
+                return Err(io::Error::other(format!("member inflates to {} bytes, its header says {size}", self.out)));
             }
-            let crc = self.crc.clone().finalize();
-            if crc != self.entry_crc {
-                return Err(io::Error::other(format!("crc mismatch: {crc:08x}, header says {:08x}", self.entry_crc)));
+            let got = self.crc.clone().finalize();
+            if got != crc {
+                return Err(io::Error::other(format!("crc mismatch: {got:08x}, header says {crc:08x}")));
             }
         }
         Ok(n)
@@ -390,6 +407,219 @@ impl<D: Decode> Decode for Checked<D> {
     fn consumed(&self) -> u64 {
         self.inner.consumed()
     }
+}
+
+/// The next `remaining` bytes of a stream, as a decoder's input.
+struct Limited<'a, 'b> {
+    inner: &'a mut CountingInput<'b>,
+    remaining: u64,
+    used: u64,
+}
+
+impl Read for Limited<'_, '_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.fill_buf()?.read(out)?;
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for Limited<'_, '_> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        let buf = self.inner.fill_buf()?;
+        let n = buf.len().min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+        Ok(&buf[..n])
+    }
+    fn consume(&mut self, amt: usize) {
+        self.inner.consume(amt);
+        self.remaining -= amt as u64;
+        self.used += amt as u64;
+    }
+}
+
+impl Consumed for Limited<'_, '_> {
+    fn consumed(&self) -> u64 {
+        self.used
+    }
+}
+
+/// Reads a zip front to back by its local headers: for a zip that cannot be read through its
+/// central directory, because it was cut short (no end record) or because it arrives as a
+/// stream too large to buffer. Members with a data descriptor are found by decoding to the end
+/// of their compressed stream; the walk ends at the central directory.
+pub(super) fn expand_stream(s: &Session, chain: &Chain, input: &mut dyn Read, level: usize, visitor: &mut dyn Visitor) {
+    let id = s.open_stream();
+    let mut input = CountingInput::new(input);
+    walk_local(s, id, chain, &mut input, level, visitor);
+    let _ = s.close(id, chain, Ok(()), visitor);
+}
+
+fn walk_local(
+    s: &Session,
+    id: StreamId,
+    chain: &Chain,
+    input: &mut CountingInput<'_>,
+    level: usize,
+    visitor: &mut dyn Visitor,
+) {
+    let fail = |message: String| {
+        s.fail(Some(id), FaultKind::Error, message);
+    };
+    loop {
+        if s.faulted() {
+            return;
+        }
+        let at = input.consumed();
+        let mut head = [0u8; 30];
+        let n = match read_full(input, &mut head) {
+            Ok(n) => n,
+            Err(e) => return stream_error(s, id, &e, at),
+        };
+        if n == 0 || (n >= 4 && [CENTRAL, EOCD, EOCD64].contains(&&head[..4].try_into().expect("4 bytes"))) {
+            return; // the central directory: every member has been read
+        }
+        if n < 30 || &head[..4] != LOCAL {
+            return fail(format!("zip: no local header at byte {at} (truncated or not a zip)"));
+        }
+        let field16 = |at: usize| u16::from_le_bytes([head[at], head[at + 1]]);
+        let field32 = |at: usize| u32::from_le_bytes(head[at..at + 4].try_into().expect("4 bytes"));
+        let (flags, method, crc) = (field16(6), field16(8), field32(14));
+        let (mut csize, mut usize) = (u64::from(field32(18)), u64::from(field32(22)));
+        let mut name = vec![0u8; usize::from(field16(26))];
+        let mut extra = vec![0u8; usize::from(field16(28))];
+        match (read_full(input, &mut name), read_full(input, &mut extra)) {
+            (Ok(a), Ok(b)) if a == name.len() && b == extra.len() => {}
+            (Err(e), _) | (_, Err(e)) => return stream_error(s, id, &e, at),
+            _ => return fail(format!("zip: truncated local header at byte {at}")),
+        }
+        let zip64 = zip64_local(&extra, &mut usize, &mut csize);
+        if !s.count_entry(chain, visitor) {
+            return;
+        }
+        let descriptor = flags & 8 != 0;
+        let child = chain.child(name);
+        let encrypted = flags & 1 != 0 || method == 99;
+        if descriptor && (encrypted || method == 0) {
+            // Nothing says where such a member ends.
+            if encrypted {
+                visitor.skipped(&child, SkipReason::Encrypted, "encrypted zip member");
+            }
+            return fail(format!("zip: member at byte {at} has no size in its local header; the rest is not read"));
+        }
+        if encrypted || (child.leaf_name().ends_with(b"/") && usize == 0) {
+            if encrypted {
+                visitor.skipped(&child, SkipReason::Encrypted, "encrypted zip member");
+            }
+            match skip(input, csize) {
+                Ok(n) if n == csize => continue,
+                Ok(_) => return fail(format!("zip: truncated member data at byte {}", input.consumed())),
+                Err(e) => return stream_error(s, id, &e, at),
+            }
+        }
+        let limited = Limited { inner: &mut *input, remaining: if descriptor { u64::MAX } else { csize }, used: 0 };
+        let Some(inflate) = Inflate::new(method, limited) else {
+            visitor.error(&child, &archive_error(format!("zip: unsupported compression method {method}")));
+            if descriptor {
+                return fail(format!("zip: member at byte {at} cannot be passed over; the rest is not read"));
+            }
+            match skip(input, csize) {
+                Ok(n) if n == csize => continue,
+                Ok(_) => return fail(format!("zip: truncated member data at byte {}", input.consumed())),
+                Err(e) => return stream_error(s, id, &e, at),
+            }
+        };
+        let member_id = s.open_stream();
+        let expect = (!descriptor).then_some((usize, crc));
+        let mut guard = Guard::new(s, member_id, "zip", Checked::new(inflate, expect));
+        visitor.member(&child);
+        let r = s.unit(&child, Content::Reader(&mut guard), level, false, visitor);
+        let r = guard.drain(r);
+        let finished = !s.faulted();
+        let (out, got_crc) = (guard.inner.out, guard.inner.crc.clone().finalize());
+        let left = guard.inner.inner.input().remaining;
+        drop(guard);
+        let r = s.close(member_id, &child, r, visitor);
+        if s.settle(&child, r, visitor) == Flow::Stop || (descriptor && !finished) {
+            return;
+        }
+        if !descriptor {
+            match skip(input, left) {
+                Ok(n) if n == left => continue,
+                Ok(_) => return fail(format!("zip: truncated member data at byte {}", input.consumed())),
+                Err(e) => return stream_error(s, id, &e, at),
+            }
+        }
+        // The data descriptor: an optional signature, the CRC-32, then both sizes.
+        let mut desc = [0u8; 24];
+        let want = if zip64 { 20 } else { 12 };
+        let n = match read_full(input, &mut desc[..4]) {
+            Ok(n) => n,
+            Err(e) => return stream_error(s, id, &e, at),
+        };
+        let sig = n == 4 && &desc[..4] == b"PK\x07\x08";
+        let more = if sig { want } else { want - 4 };
+        match read_full(input, &mut desc[4..4 + more]) {
+            Ok(k) if n == 4 && k == more => {}
+            Ok(_) => return fail(format!("zip: truncated data descriptor after the member at byte {at}")),
+            Err(e) => return stream_error(s, id, &e, at),
+        }
+        let (want_crc, want_size) = if sig {
+            (u32_at(&desc, 4), if zip64 { u64_at(&desc, 16) } else { u32_at(&desc, 12).map(u64::from) })
+        } else {
+            (u32_at(&desc, 0), if zip64 { u64_at(&desc, 12) } else { u32_at(&desc, 8).map(u64::from) })
+        };
+        if want_crc != Some(got_crc) || want_size != Some(out) {
+            let message = format!("zip: member does not match its data descriptor ({out} bytes, crc {got_crc:08x})");
+            visitor.error(&child, &archive_error(message));
+        }
+    }
+}
+
+/// zip64 sizes in a local header's extra field (usize, then csize, each only when saturated).
+fn zip64_local(extra: &[u8], usize: &mut u64, csize: &mut u64) -> bool {
+    let mut rest = extra;
+    while rest.len() >= 4 {
+        let id = u16::from_le_bytes([rest[0], rest[1]]);
+        let len = usize::from(u16::from_le_bytes([rest[2], rest[3]]));
+        let Some(body) = rest.get(4..4 + len) else { return false };
+        if id == 1 {
+            let mut at = 0;
+            for field in [usize, csize] {
+                if *field == 0xffff_ffff
+                    && let Some(v) = u64_at(body, at)
+                {
+                    *field = v;
+                    at += 8;
+                }
+            }
+            return true;
+        }
+        rest = &rest[4 + len..];
+    }
+    false
+}
+
+fn stream_error(s: &Session, id: StreamId, e: &io::Error, at: u64) {
+    if !s.faulted() {
+        s.fail(Some(id), FaultKind::Error, format!("zip: read error after byte {at}: {}", crate::error::io_message(e)));
+    }
+}
+
+fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match input.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+fn skip(input: &mut impl Read, n: u64) -> io::Result<u64> {
+    io::copy(&mut input.take(n), &mut io::sink())
 }
 
 #[cfg(test)]

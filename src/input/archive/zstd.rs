@@ -23,11 +23,38 @@ impl<B: BufRead> Decoder<B> {
     }
 }
 
-impl<B: BufRead> Read for Decoder<B> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf)
+impl<B: BufRead> Decoder<B> {
+    pub(super) fn input(&self) -> &B {
+        self.inner.get_ref()
     }
 }
+
+impl<B: BufRead> Read for Decoder<B> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            // zstd's own words for a window over `window_log_max`: a budget, not corruption.
+            if e.to_string().contains("too much memory") {
+                let message =
+                    format!("zstd: frame needs a window over the {} MiB bound", (1u64 << WINDOW_LOG_MAX) >> 20);
+                io::Error::other(OverLimit(message))
+            } else {
+                e
+            }
+        })
+    }
+}
+
+/// A decoder error that is a memory bound being hit (reported as `size-limit`, not an error).
+#[derive(Debug)]
+pub(super) struct OverLimit(pub(super) String);
+
+impl std::fmt::Display for OverLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for OverLimit {}
 
 impl<B: BufRead + Consumed> Decode for Decoder<B> {
     fn consumed(&self) -> u64 {
@@ -37,16 +64,25 @@ impl<B: BufRead + Consumed> Decode for Decoder<B> {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
     use super::super::SliceInput;
     use super::*;
 
     #[test]
-    fn frames_and_truncation() {
+    fn frames_truncation_and_window_bound() {
         let mut two = ::zstd::encode_all(&b"hello "[..], 3).unwrap();
         two.extend(::zstd::encode_all(&b"world"[..], 3).unwrap());
         let mut out = Vec::new();
         Decoder::new(SliceInput::new(&two)).unwrap().read_to_end(&mut out).unwrap();
         assert_eq!(out, b"hello world");
+        let mut wide = ::zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
+        wide.window_log(WINDOW_LOG_MAX + 1).unwrap();
+        wide.include_contentsize(false).unwrap();
+        wide.write_all(&vec![b'w'; 1000]).unwrap();
+        let wide = wide.finish().unwrap();
+        let err = Decoder::new(SliceInput::new(&wide)).unwrap().read_to_end(&mut Vec::new()).unwrap_err();
+        assert!(matches!(err.get_ref(), Some(e) if e.is::<OverLimit>()), "{err}");
         let big = ::zstd::encode_all(&vec![b'z'; 100_000][..], 3).unwrap();
         let mut out = Vec::new();
         assert!(Decoder::new(SliceInput::new(&big[..big.len() / 2])).unwrap().read_to_end(&mut out).is_err());
