@@ -167,6 +167,17 @@ fn every_check_on_a_plain_directory() {
     assert_fixture(&c, "widget/", &f.object);
 }
 
+/// Streamed units (a large file, an archive member read from a decompressor) get the same checks.
+#[test]
+fn every_check_on_streamed_files() {
+    let dir = util::tempdir();
+    let f = fixture(&mut Rng::new(15));
+    write_tree(&dir.path().join("widget"), &f.files);
+    let io = sluicebox::config::IoOptions { read_max: 0, ..Default::default() };
+    let config = Config { inputs: vec![dir.path().to_path_buf()], threads: 2, io, ..Config::default() };
+    assert_fixture(&util::scan_with(&config), "widget/", &f.object);
+}
+
 #[test]
 fn every_check_inside_a_tgz_and_a_zip() {
     let dir = util::tempdir();

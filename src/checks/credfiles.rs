@@ -423,7 +423,7 @@ mod tests {
 
     #[test]
     fn url_passwords() {
-        let line = b"url = https://deployer:tok3nvalue@github.com/acme/w.git";
+        let line = b"url = https://deployer:tok3nvalue@github.com/acme/w.git"; // sluice:allow url.basic-auth (made-up test value)
         let (s, e) = url_password(line).unwrap();
         assert_eq!(&line[s..e], b"tok3nvalue");
         assert_eq!(url_password(b"url = https://github.com/acme/w.git"), None);

@@ -218,7 +218,7 @@ mod tests {
 
     #[test]
     fn config_urls() {
-        let cfg = b"[core]\n\tbare = false\n[remote \"origin\"]\n\turl = https://deployer:s3cretvalue1@github.com/acme/w.git\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n[remote \"up\"]\n\turl = git@github.com:acme/w.git\n";
+        let cfg = b"[core]\n\tbare = false\n[remote \"origin\"]\n\turl = https://deployer:s3cretvalue1@github.com/acme/w.git\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n[remote \"up\"]\n\turl = git@github.com:acme/w.git\n"; // sluice:allow url.basic-auth (made-up test value)
         assert_eq!(config_credentials(cfg), vec![(4, 25, &b"s3cretvalue1"[..])]);
     }
 

@@ -287,26 +287,32 @@ impl Checks {
         })
     }
 
+    /// Scripts and stylesheets: scanned as they are, then their inline maps are decoded.
     fn script(&self, chain: &Chain, content: Content<'_>, host: &mut dyn Host) -> Result<(), Error> {
-        hold(content, sourcemap::MAP_CAP, |held| match held {
-            Held::Whole(bytes) => {
+        let maps = match content {
+            Content::Bytes(bytes) => {
                 host.scan(chain, Content::Bytes(bytes))?;
-                let mut reported = false;
-                for json in sourcemap::inline_maps(bytes) {
-                    let (parsed, _, _) = decode_map(chain, &json, host);
-                    if parsed.sources > 0
-                        && !reported
-                        && let Some(rule) = self.ids.map_inline
-                    {
-                        host.finding(rule, chain, None, content_hash(&json));
-                        reported = true;
-                    }
-                }
-                Ok(())
+                sourcemap::inline_maps(bytes).collect()
             }
-            // Inline maps sit at the end of a bundle; one this large is scanned as it is.
-            Held::Over(_, content) => host.scan(chain, content),
-        })
+            Content::Reader(r) => {
+                // Not buffered: a large streamed bundle keeps the memory of any stream.
+                let mut tap = sourcemap::InlineTap::new(r);
+                host.scan(chain, Content::Reader(&mut tap))?;
+                tap.into_maps()
+            }
+        };
+        let mut reported = false;
+        for json in maps {
+            let (parsed, _, _) = decode_map(chain, &json, host);
+            if parsed.sources > 0
+                && !reported
+                && let Some(rule) = self.ids.map_inline
+            {
+                host.finding(rule, chain, None, content_hash(&json));
+                reported = true;
+            }
+        }
+        Ok(())
     }
 
     fn git_file(&self, chain: &Chain, content: Content<'_>, host: &mut dyn Host) -> Result<(), Error> {

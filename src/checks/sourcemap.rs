@@ -6,6 +6,7 @@
 //! scripts and stylesheets and decodes them.
 
 use std::fmt;
+use std::io::{self, Read};
 
 use base64::Engine as _;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -46,10 +47,74 @@ pub fn is_map_name(name: &[u8]) -> bool {
     name.len() > 4 && name.ends_with(b".map") && !name.ends_with(b"/.map")
 }
 
+/// The comment that starts an inline map.
+const MARK: &[u8] = b"sourceMappingURL=data:";
+
 /// Every inline source map in `bytes`, decoded to JSON; undecodable payloads are skipped.
 pub fn inline_maps(bytes: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
-    const MARK: &[u8] = b"sourceMappingURL=data:";
     memchr::memmem::find_iter(bytes, MARK).filter_map(|i| decode_data_url(&bytes[i + MARK.len()..]))
+}
+
+/// A reader that passes a stream through unchanged while keeping what follows each inline-map
+/// marker (up to [`MAP_CAP`] bytes), so a streamed script is read once and its inline maps are
+/// decoded afterwards; memory grows only when a marker is seen.
+pub struct InlineTap<R: Read> {
+    inner: R,
+    /// The last `MARK.len() - 1` bytes seen, for a marker split across reads.
+    carry: Vec<u8>,
+    /// Bytes from the current marker on.
+    current: Option<Vec<u8>>,
+    done: Vec<Vec<u8>>,
+}
+
+impl<R: Read> InlineTap<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
+        InlineTap { inner, carry: Vec::new(), current: None, done: Vec::new() }
+    }
+
+    /// The inline maps seen, decoded to JSON.
+    pub fn into_maps(mut self) -> Vec<Vec<u8>> {
+        self.done.extend(self.current.take());
+        self.done.iter().filter_map(|m| decode_data_url(&m[MARK.len()..])).collect()
+    }
+}
+
+impl<R: Read> Read for InlineTap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let chunk = &buf[..n];
+        if let Some(cur) = &mut self.current {
+            let room = MAP_CAP.saturating_sub(cur.len());
+            cur.extend_from_slice(&chunk[..n.min(room)]);
+        }
+        // Markers found as (bytes before this chunk, offset in this chunk), in stream order: one
+        // spanning the previous read, then those inside the chunk (searched in place, no copy).
+        let tail = MARK.len() - 1;
+        let mut junction = std::mem::take(&mut self.carry);
+        let before = junction.len();
+        junction.extend_from_slice(&chunk[..n.min(tail)]);
+        let mut starts: Vec<(&[u8], usize)> = Vec::new();
+        if let Some(i) = memchr::memmem::find(&junction, MARK).filter(|&i| i < before) {
+            starts.push((&junction[i..before], 0));
+        }
+        starts.extend(memchr::memmem::find_iter(chunk, MARK).map(|j| (&[][..], j)));
+        for (k, &(prefix, from)) in starts.iter().enumerate() {
+            self.done.extend(self.current.take());
+            let end = starts.get(k + 1).map_or(n, |s| s.1).min(from + MAP_CAP);
+            let mut cur = prefix.to_vec();
+            cur.extend_from_slice(&chunk[from..end]);
+            self.current = Some(cur);
+        }
+        self.carry = if n >= tail {
+            chunk[n - tail..].to_vec()
+        } else {
+            junction.truncate(before);
+            junction.extend_from_slice(chunk);
+            junction.split_off(junction.len().saturating_sub(tail))
+        };
+        Ok(n)
+    }
 }
 
 /// Decodes the `application/json` data URL starting after `data:`.
@@ -449,6 +514,29 @@ mod tests {
         assert_eq!(inline_maps(url.as_bytes()).collect::<Vec<_>>(), vec![br#"{"version":3}"#.to_vec()]);
         assert_eq!(inline_maps(b"//# sourceMappingURL=index.js.map\n").count(), 0);
         assert_eq!(inline_maps(b"//# sourceMappingURL=data:text/plain;base64,eA==\n").count(), 0);
+    }
+
+    #[test]
+    fn inline_maps_in_a_stream() {
+        let json = r#"{"version":3,"sources":["u.ts"],"sourcesContent":["q"],"mappings":"A"}"#;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(json);
+        let js = format!(
+            "a();\n//# sourceMappingURL=data:application/json;base64,{b64}\nb();\n//# sourceMappingURL=data:application/json;base64,{b64}\n"
+        );
+        for chunk in [1, 3, 7, 64, 4096] {
+            let mut tap = InlineTap::new(std::io::Cursor::new(js.as_bytes()));
+            let mut out = Vec::new();
+            let mut buf = vec![0; chunk];
+            loop {
+                let n = tap.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
+            assert_eq!(out, js.as_bytes());
+            assert_eq!(tap.into_maps(), vec![json.as_bytes().to_vec(); 2], "chunk {chunk}");
+        }
     }
 
     #[test]
