@@ -528,32 +528,10 @@ fn archive_error(message: String) -> Error {
     Error::new(ErrorKind::Archive, message)
 }
 
-/// Reads until `buf` holds `limit` bytes or the reader ends; returns the bytes added.
+/// Appends up to `limit` bytes of `reader` to `buf`; returns how many. On an error, what was
+/// read before it is in `buf`.
 fn read_up_to(reader: &mut dyn Read, buf: &mut Vec<u8>, limit: usize) -> io::Result<usize> {
-    let start = buf.len();
-    let target = start.saturating_add(limit);
-    let mut chunk = 64 << 10;
-    loop {
-        if buf.len() >= target {
-            return Ok(buf.len() - start);
-        }
-        let len = buf.len();
-        let want = (target - len).min(chunk);
-        buf.resize(len + want, 0);
-        match reader.read(&mut buf[len..]) {
-            Ok(0) => {
-                buf.truncate(len);
-                return Ok(len - start);
-            }
-            Ok(n) => buf.truncate(len + n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(len),
-            Err(e) => {
-                buf.truncate(len);
-                return Err(e);
-            }
-        }
-        chunk = (chunk * 2).min(4 << 20);
-    }
+    reader.take(limit as u64).read_to_end(buf)
 }
 
 /// A decoder's input that knows how many compressed bytes the decoder has consumed (exactly:
