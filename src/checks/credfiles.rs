@@ -79,28 +79,28 @@ impl Kind {
     /// The kind of credential file at `path` (`/`-separated, the innermost name of a chain), by
     /// name alone. Cheap: called for every unit.
     pub fn classify(path: &[u8]) -> Option<Kind> {
+        // Extensions that may name a credential file; any other (source files, documents) is a
+        // fast exit, without allocating.
+        const CANDIDATES: &[&[u8]] = &[
+            b"pem",
+            b"key",
+            b"ppk",
+            b"p12",
+            b"pfx",
+            b"jks",
+            b"keystore",
+            b"tfstate",
+            b"backup",
+            b"json",
+            b"kubeconfig",
+            b"yaml",
+            b"yml",
+        ];
         let (parent, base) = split_last(path);
         let ext = base.iter().rposition(|&b| b == b'.').map(|i| &base[i + 1..]);
-        // Fast exit for the common case: source files and documents.
         if let Some(ext) = ext
             && base.first() != Some(&b'.')
-            && !matches!(
-                ext.to_ascii_lowercase().as_slice(),
-                b"pem"
-                    | b"key"
-                    | b"ppk"
-                    | b"p12"
-                    | b"pfx"
-                    | b"jks"
-                    | b"keystore"
-                    | b"tfstate"
-                    | b"backup"
-                    | b"json"
-                    | b"kubeconfig"
-                    | b"yaml"
-                    | b"yml"
-                    | b"config"
-            )
+            && !CANDIDATES.iter().any(|c| ext.eq_ignore_ascii_case(c))
         {
             return None;
         }
