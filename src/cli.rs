@@ -31,6 +31,8 @@ struct Cli {
 enum Command {
     /// Scan files, directories and archives (default: .)
     Scan(ScanArgs),
+    /// Build the publish set of the package in DIR, scan it, and check the publishing checklist
+    Preflight(PreflightArgs),
     /// List or check rules
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -235,6 +237,7 @@ pub fn main() -> i32 {
     };
     let result = match cli.command {
         Command::Scan(args) => args.into_full_config().and_then(|config| run_scan(&config)),
+        Command::Preflight(args) => run_preflight(&args),
         Command::Baseline(BaselineCommand::Create { scan }) => baseline_create(scan),
         Command::Rules(RulesCommand::List { format }) => rules_list(format),
         Command::Rules(RulesCommand::Check { files }) => rules_check(&files),
@@ -343,4 +346,77 @@ fn rules_check(files: &[PathBuf]) -> Result<i32> {
     } else {
         bail!("{} problems in {n} rules", problems.len())
     }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PreflightFormat {
+    Human,
+    Json,
+    Sarif,
+}
+
+#[derive(Args)]
+struct PreflightArgs {
+    /// The package directory (holding package.json, Cargo.toml, pyproject.toml or setup.py)
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = PreflightFormat::Human)]
+    format: PreflightFormat,
+    /// Write the report to FILE instead of stdout
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Exit 1 on any warn too, not only on a fail
+    #[arg(long)]
+    strict: bool,
+    /// Run no ecosystem tool (npm, cargo, the Python build backend, auditors): scan the whole
+    /// directory instead of the exact publish set
+    #[arg(long)]
+    no_tools: bool,
+    /// Extra rule files or directories of *.toml
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Do not load the builtin rules
+    #[arg(long)]
+    no_builtin_rules: bool,
+    /// Worker threads (default: available cores)
+    #[arg(long, short = 'j', default_value_t = 0)]
+    threads: usize,
+    /// Color in human output
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+fn run_preflight(args: &PreflightArgs) -> Result<i32> {
+    use sluicebox::preflight::{self, report};
+    let config = Config {
+        extra_rules: args.rules.clone(),
+        builtin_rules: !args.no_builtin_rules,
+        threads: args.threads,
+        ..Config::default()
+    };
+    let engine = scan::build_engine(&config)?;
+    let opts = preflight::Options { run_tools: !args.no_tools, ..preflight::Options::new(&args.dir) };
+    let result = preflight::run(&opts, &config, &engine)?;
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("cannot create output file '{}'", path.display()))?,
+        )),
+        None => Box::new(io::BufWriter::new(io::stdout().lock())),
+    };
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            args.output.is_none()
+                && io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    match args.format {
+        PreflightFormat::Human => report::human(&result, args.strict, color, &mut out)?,
+        PreflightFormat::Json => report::json(&result, args.strict, &mut out)?,
+        PreflightFormat::Sarif => report::sarif(&result, &mut out)?,
+    }
+    Ok(result.exit_code(args.strict))
 }

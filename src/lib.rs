@@ -21,6 +21,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod input;
+pub mod preflight;
 pub mod progress;
 pub mod report;
 pub mod rules;

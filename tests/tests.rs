@@ -7,6 +7,7 @@ mod checks;
 mod human;
 mod io;
 mod oracle;
+mod preflight;
 mod rules;
 mod sarif;
 mod workflow;
