@@ -2,6 +2,7 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result, bail};
@@ -257,7 +258,8 @@ pub fn main() -> i32 {
 }
 
 fn run_scan(config: &Config) -> Result<i32> {
-    Ok(scan_outcome(config)?.exit_code(config.fail_on))
+    let outcome = scan_outcome(config)?;
+    Ok(if outcome.summary.interrupted { EXIT_INTERRUPTED } else { outcome.exit_code(config.fail_on) })
 }
 
 fn scan_outcome(config: &Config) -> Result<scan::Outcome> {
@@ -275,8 +277,24 @@ fn scan_outcome(config: &Config) -> Result<scan::Outcome> {
         Format::Jsonl => Box::new(json::JsonLines::new(out, config.show_secrets)),
         Format::Sarif => Box::new(Sarif::new(out, config.show_secrets)),
     };
-    let cancel = AtomicBool::new(false);
+    let cancel = interrupt_flag()?;
     Ok(scan::run(config, &engine, reporter.as_mut(), &cancel)?)
+}
+
+/// Exit code of a scan stopped by SIGINT (128 + 2, as shells report it).
+const EXIT_INTERRUPTED: i32 = 130;
+
+/// A cancel flag that SIGINT sets: the scan stops taking new work, finishes the units in
+/// flight and writes its summary marked interrupted. A second SIGINT exits at once (130);
+/// every JSON Lines record already written is complete (issue 7).
+fn interrupt_flag() -> Result<Arc<AtomicBool>> {
+    use signal_hook::{consts::SIGINT, flag};
+    let cancel = Arc::new(AtomicBool::new(false));
+    // Registered first, so it sees the flag as it was before this signal.
+    flag::register_conditional_shutdown(SIGINT, EXIT_INTERRUPTED, Arc::clone(&cancel))
+        .context("cannot install the SIGINT handler")?;
+    flag::register(SIGINT, Arc::clone(&cancel)).context("cannot install the SIGINT handler")?;
+    Ok(cancel)
 }
 
 /// `sluice baseline create`: a scan whose findings are the point, so it exits 0 unless an input
@@ -287,6 +305,9 @@ fn baseline_create(args: ScanArgs) -> Result<i32> {
         config.format = Format::Json;
     }
     let outcome = scan_outcome(&config)?;
+    if outcome.summary.interrupted {
+        return Ok(EXIT_INTERRUPTED);
+    }
     if let Some(path) = &config.output
         && !config.quiet
     {

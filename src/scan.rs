@@ -67,7 +67,14 @@ pub fn build_engine(config: &Config) -> Result<Engine, Error> {
         return Err(Error::new(ErrorKind::Config, format!("cannot disable unknown rule '{id}'"))
             .with_hint("'sluice rules list' shows the rule ids"));
     }
-    Engine::new(rules)
+    let engine = Engine::new(rules)?;
+    if !config.extra_rules.is_empty() {
+        // Patterns compile on first use, and the builtin ones are known to (tests/rules.rs). A
+        // user's pattern over a regex size limit must fail here, naming the rule, not panic in
+        // every worker that meets its keyword (issue 7).
+        engine.compile_all()?;
+    }
+    Ok(engine)
 }
 
 /// A rule file, or every `*.toml` in a directory (sorted).
@@ -102,6 +109,16 @@ pub fn run(
 ) -> Result<Outcome, Error> {
     let start = Instant::now();
     let counters = Counters::default();
+    if config.limits.max_depth > crate::input::MAX_DEPTH {
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!("max depth {} is over the supported {}", config.limits.max_depth, crate::input::MAX_DEPTH),
+        )
+        .with_hint(format!(
+            "use --max-depth {} or less (packages nest two or three levels)",
+            crate::input::MAX_DEPTH
+        )));
+    }
     let filters = Filters::new(config)?;
     let checks = Checks::new(engine.rules(), config.limits, &config.inputs);
     let baseline = config.baseline.as_deref().map(Baseline::load).transpose()?;
@@ -387,9 +404,15 @@ impl<'a> Worker<'a> {
                 expander.process(&Chain::file(path), Content::Reader(&mut blob), self)
             }
         }));
+        self.settle(&chain, result);
+    }
+
+    /// How a unit ended: its error, or a panic inside it, becomes an error record for that unit,
+    /// and the worker goes on with the next one (so `panic = "abort"` must never be set).
+    fn settle(&mut self, chain: &Chain, result: std::thread::Result<Result<(), Error>>) {
         match result {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => self.error(&chain, &e),
+            Ok(Err(e)) => self.error(chain, &e),
             Err(panic) => {
                 // The scratch may hold a half-finished scan; start afresh.
                 self.scratch = self.engine.scratch();
@@ -398,10 +421,7 @@ impl<'a> Worker<'a> {
                     .map(|s| (*s).to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
-                self.error(
-                    &chain,
-                    &Error::new(ErrorKind::Io, format!("internal error while scanning (panic: {what})")),
-                );
+                self.error(chain, &Error::new(ErrorKind::Io, format!("internal error while scanning (panic: {what})")));
             }
         }
     }
@@ -482,6 +502,12 @@ impl<'a> Worker<'a> {
 
     fn scan_bytes(&mut self, chain: &Chain, bytes: &[u8]) {
         self.counters.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        if let Some(text) = guess_utf16(bytes) {
+            // A guess (no BOM): the raw bytes are scanned below as well, so a wrong guess hides
+            // nothing (issue 7: PowerShell and .NET write BOM-less UTF-16).
+            self.engine.scan(&text, &mut self.scratch, &mut self.found);
+            self.report_findings(chain, &text, &lines::LineTracker::default(), |_| true);
+        }
         let decoded;
         let bytes = match decode_utf16(bytes) {
             Some(d) => {
@@ -659,11 +685,44 @@ fn decode_utf16(bytes: &[u8]) -> Option<Vec<u8>> {
         [0xfe, 0xff, rest @ ..] => (false, rest),
         _ => return None,
     };
+    Some(utf16_to_utf8(body, le))
+}
+
+/// UTF-16 text without a byte-order mark, decoded: at least 90% of the first (up to 256) code
+/// units are ASCII text with a zero high byte, in the same byte order.
+fn guess_utf16(bytes: &[u8]) -> Option<Vec<u8>> {
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return None;
+    }
+    let text = |b: u8| b.is_ascii_graphic() || matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let head = &bytes[..bytes.len().min(512)];
+    let n = head.len() / 2;
+    if n < 8 {
+        return None;
+    }
+    let (mut le, mut be) = (0, 0);
+    for c in head.chunks_exact(2) {
+        match (c[0], c[1]) {
+            (a, 0) if text(a) => le += 1,
+            (0, b) if text(b) => be += 1,
+            _ => {}
+        }
+    }
+    if le * 10 >= n * 9 {
+        Some(utf16_to_utf8(bytes, true))
+    } else if be * 10 >= n * 9 {
+        Some(utf16_to_utf8(bytes, false))
+    } else {
+        None
+    }
+}
+
+fn utf16_to_utf8(body: &[u8], le: bool) -> Vec<u8> {
     let units = body
         .chunks_exact(2)
         .map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) });
     let s: String = char::decode_utf16(units).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)).collect();
-    Some(s.into_bytes())
+    s.into_bytes()
 }
 
 #[cfg(test)]
@@ -709,5 +768,53 @@ mod tests {
         let mut be = vec![0xfe, 0xff];
         be.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
         assert_eq!(decode_utf16(&be).unwrap(), text.as_bytes());
+        assert!(guess_utf16(&le).is_none() && guess_utf16(&be).is_none(), "a BOM is not a guess");
+    }
+
+    #[test]
+    fn a_panic_in_one_unit_becomes_an_error_record_and_the_worker_goes_on() {
+        let engine = Engine::new(RuleSet::builtin().unwrap()).unwrap();
+        let config = Config::default();
+        let filters = Filters::new(&config).unwrap();
+        let checks = Checks::new(engine.rules(), config.limits, &config.inputs);
+        let counters = Counters::default();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let expander = Expander { limits: config.limits, enabled: true };
+        let mut worker = Worker::new(&engine, expander, config.io, &filters, &checks, tx, &counters);
+        // The same catch as `job` around a unit that panics half-way through a scan.
+        let result = catch_unwind(AssertUnwindSafe(|| -> Result<(), Error> {
+            worker.scan_bytes(&Chain::file("before.js"), b"x = 1");
+            panic!("boom in {}", "unit");
+        }));
+        worker.settle(&Chain::file("bad.js"), result);
+        let body = "abcdefghijABCDEFGHIJ0123456789";
+        let tail = crate::engine::validate::base62_6(crc32fast::hash(body.as_bytes()));
+        let token = format!("ghp_{body}{}", std::str::from_utf8(&tail).unwrap());
+        worker.scan_bytes(&Chain::file("next.js"), format!("t = '{token}'").as_bytes());
+        drop(worker);
+        let records: Vec<Record> = rx.try_iter().collect();
+        assert_eq!(records.len(), 2, "{records:?}");
+        match &records[0] {
+            Record::Error { chain, message } => {
+                assert_eq!(chain, &Chain::file("bad.js"));
+                assert_eq!(message, "internal error while scanning (panic: boom in unit)");
+            }
+            r => panic!("not an error record: {r:?}"),
+        }
+        assert!(matches!(&records[1], Record::Finding(f) if f.chain == Chain::file("next.js")), "{records:?}");
+    }
+
+    #[test]
+    fn utf16_without_bom() {
+        let text = "$token = 'abc'\r\nWrite-Host $token\r\n";
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        assert_eq!(guess_utf16(&le).unwrap(), text.as_bytes());
+        assert_eq!(guess_utf16(&be).unwrap(), text.as_bytes());
+        let cases: &[&[u8]] =
+            &[&[0; 4096], b"plain ascii text, long enough to judge", &[0x41, 0, 0x42, 0], &[0xff; 64]];
+        for &bytes in cases {
+            assert!(guess_utf16(bytes).is_none(), "{bytes:?}");
+        }
     }
 }

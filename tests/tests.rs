@@ -4,10 +4,12 @@ mod util;
 
 mod archive;
 mod checks;
+mod hostile;
 mod human;
 mod io;
 mod oracle;
 mod preflight;
+mod regression;
 mod rules;
 mod sarif;
 mod workflow;

@@ -122,6 +122,11 @@ impl SkipReason {
     }
 }
 
+/// The deepest `max_depth` a scan accepts. Each open level holds its own decoder and buffers
+/// (about 0.6 MiB) and a few KiB of worker stack: 1,000 levels overflowed the stack and aborted
+/// the process (issue 7). Real packages nest two or three levels.
+pub const MAX_DEPTH: usize = 64;
+
 /// Archive expansion limits (DESIGN.md "Command line").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
