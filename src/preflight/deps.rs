@@ -31,9 +31,7 @@ pub fn check(repo: &Repo, manifests: &Manifests, ecosystems: &[Ecosystem], run_t
         let (manifest, deps) = match eco {
             Ecosystem::Npm => ("package.json", npm_deps(manifests)),
             Ecosystem::Cargo => ("Cargo.toml", cargo_deps(manifests)),
-            Ecosystem::Python => {
-                (if manifests.pyproject.is_some() { "pyproject.toml" } else { "setup.py" }, python_deps(manifests))
-            }
+            Ecosystem::Python => python_deps(repo, manifests),
         };
         items.push(lockfile(repo, eco, &deps));
         let runtime = deps.iter().filter(|d| d.runtime).count();
@@ -43,7 +41,7 @@ pub fn check(repo: &Repo, manifests: &Manifests, ecosystems: &[Ecosystem], run_t
             Status::Pass,
             format!("direct dependencies: {runtime} runtime, {} dev/optional/build ({manifest})", deps.len() - runtime),
         );
-        if eco == Ecosystem::Python && manifests.pyproject.is_none() {
+        if manifest == "setup.py" {
             direct.title = "dependencies are declared in setup.py (not read: it is code)".into();
             direct.status = Status::Manual;
             direct.fix = Some("review install_requires in setup.py, or move the metadata to pyproject.toml".into());
@@ -338,7 +336,82 @@ fn poetry_loose(value: &toml::Value) -> (String, Option<&'static str>) {
     (req, loose)
 }
 
-fn python_deps(manifests: &Manifests) -> Vec<Dep> {
+/// The Python requirements: `pyproject.toml` (PEP 621 or Poetry), else `setup.cfg`'s
+/// `install_requires` / `extras_require`, else `setup.py` (code: not read). Returns the manifest.
+fn python_deps(repo: &Repo, manifests: &Manifests) -> (&'static str, Vec<Dep>) {
+    let deps = pyproject_deps(manifests);
+    if !deps.is_empty() {
+        return ("pyproject.toml", deps);
+    }
+    if let Some(text) = super::read_text(&repo.dir.join("setup.cfg")) {
+        let deps = setup_cfg_deps(&text);
+        if !deps.is_empty() {
+            return ("setup.cfg", deps);
+        }
+    }
+    let declares = |t: &toml::Table| {
+        t.get("project").and_then(toml::Value::as_table).is_some_and(|p| {
+            p.contains_key("dependencies")
+                || p.get("dynamic")
+                    .and_then(toml::Value::as_array)
+                    .is_none_or(|d| !d.iter().any(|v| v.as_str() == Some("dependencies")))
+        })
+    };
+    match &manifests.pyproject {
+        // A [project] table that declares its (possibly empty) dependencies statically.
+        Some((_, t)) if declares(t) => ("pyproject.toml", deps),
+        _ if manifests.setup_py => ("setup.py", deps),
+        _ => ("pyproject.toml", deps),
+    }
+}
+
+/// `install_requires` (runtime) and `extras_require` (optional) of a `setup.cfg`: dangling
+/// lists, one requirement per indented line, or a one-line value.
+fn setup_cfg_deps(text: &str) -> Vec<Dep> {
+    let mut out = Vec::new();
+    let mut section = String::new();
+    let mut runtime: Option<bool> = None;
+    let name_of = |req: &str| {
+        req.split(|c: char| !(c.is_alphanumeric() || "-_.".contains(c))).next().unwrap_or_default().to_string()
+    };
+    let mut push = |req: &str, runtime: bool, line: usize| {
+        let req = req.trim();
+        if !req.is_empty() && !req.starts_with('#') {
+            out.push(Dep {
+                name: name_of(req),
+                spec: req.to_string(),
+                runtime,
+                line: Some(line as u64 + 1),
+                loose: pep508_loose(req),
+            });
+        }
+    };
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            section = t.trim_matches(['[', ']']).trim().to_ascii_lowercase();
+            runtime = None;
+        } else if line.starts_with([' ', '\t']) {
+            if let Some(rt) = runtime {
+                push(t, rt, i);
+            }
+        } else if let Some((key, value)) = t.split_once('=') {
+            runtime = match (section.as_str(), key.trim()) {
+                ("options", "install_requires") => Some(true),
+                ("options.extras_require", _) => Some(false),
+                _ => None,
+            };
+            if let Some(rt) = runtime {
+                push(value, rt, i);
+            }
+        } else {
+            runtime = None;
+        }
+    }
+    out
+}
+
+fn pyproject_deps(manifests: &Manifests) -> Vec<Dep> {
     let Some((text, table)) = &manifests.pyproject else { return Vec::new() };
     let mut out = Vec::new();
     let name_of = |req: &str| {
@@ -513,6 +586,18 @@ mod tests {
         for &(spec, loose) in cases {
             assert_eq!(cargo_loose(&v(spec)).1.is_some(), loose, "{spec}");
         }
+    }
+
+    #[test]
+    fn setup_cfg() {
+        let text = "[metadata]\nname = x\n[options]\ninstall_requires =\n\tfrozenlist >= 1.1.0\n    # note\n    attrs==23.1.0\npackages = find:\n[options.extras_require]\ndev = pytest\n";
+        let deps = setup_cfg_deps(text);
+        let got: Vec<(&str, bool, Option<u64>, bool)> =
+            deps.iter().map(|d| (d.name.as_str(), d.runtime, d.line, d.loose.is_some())).collect();
+        assert_eq!(
+            got,
+            [("frozenlist", true, Some(5), true), ("attrs", true, Some(7), false), ("pytest", false, Some(10), true)]
+        );
     }
 
     #[test]
