@@ -27,6 +27,7 @@ pub struct Compiled {
     secret_group: usize,
     keywords: Vec<Vec<u8>>,
     stopwords: Vec<Vec<u8>>,
+    allow: Vec<Regex>,
     min_entropy: Option<f32>,
     validate: Option<Validator>,
 }
@@ -63,6 +64,11 @@ impl Compiled {
             return Err(err(format!("secret_group {secret_group} but the pattern has {} groups", groups - 1)));
         }
         let lower = |v: &[String]| v.iter().map(|s| s.as_bytes().to_ascii_lowercase()).collect();
+        let allow = rule
+            .allow
+            .iter()
+            .map(|p| build(p).map_err(|e| err(format!("invalid allow pattern '{p}': {e}"))))
+            .collect::<Result<_, _>>()?;
         Ok(Compiled {
             id,
             pattern: pattern.to_string(),
@@ -70,6 +76,7 @@ impl Compiled {
             secret_group,
             keywords: lower(&rule.keywords),
             stopwords: lower(&rule.stopwords),
+            allow,
             min_entropy: rule.min_entropy,
             validate: rule.validate,
         })
@@ -132,7 +139,7 @@ impl Compiled {
             scratch.caps.get_group(self.secret_group)?.range()
         };
         let value = &haystack[secret.clone()];
-        if value.is_empty() || contains_any_ci(value, &self.stopwords) {
+        if value.is_empty() || contains_any_ci(value, &self.stopwords) || self.allow.iter().any(|a| a.is_match(value)) {
             return None;
         }
         let entropy = entropy::shannon(value);

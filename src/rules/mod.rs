@@ -83,6 +83,9 @@ pub struct Rule {
     /// A secret containing one of these (ASCII case-insensitive) is not reported.
     #[serde(default)]
     pub stopwords: Vec<String>,
+    /// A secret matching one of these patterns is not reported (identifiers, paths, URNs, ...).
+    #[serde(default)]
+    pub allow: Vec<String>,
     /// Inputs that must produce a finding of this rule.
     #[serde(default)]
     pub examples: Vec<String>,
