@@ -471,7 +471,7 @@ impl<'a> Worker<'a> {
         lines: &lines::LineTracker,
         keep: impl Fn(&Finding) -> bool,
     ) {
-        let context = test_context(chain);
+        let context = test_context(chain, &self.filters.roots);
         let rules = self.engine.rules();
         for f in self.found.drain(..) {
             if !keep(&f)
@@ -590,7 +590,7 @@ impl checks::Host for Worker<'_> {
             secret,
             entropy: None,
             validated: None,
-            context: test_context(chain),
+            context: test_context(chain, &self.filters.roots),
         };
         self.send(Record::Finding(record));
     }
@@ -640,9 +640,15 @@ fn is_zip(file: &mut File) -> bool {
 /// Directory names whose contents are test code or fixtures.
 const TEST_DIRS: &[&[u8]] = &[b"test", b"tests", b"__tests__", b"fixtures", b"spec", b"testdata", b"__fixtures__"];
 
-/// `Some("test")` when any directory in the chain is a test or fixture directory.
-fn test_context(chain: &Chain) -> Option<&'static str> {
-    let path = chain.path.as_os_str().as_encoded_bytes();
+/// `Some("test")` when any directory in the chain below the scan root is a test or fixture
+/// directory (`/home/me/tests/pkg` as a root does not make every finding a test finding).
+fn test_context(chain: &Chain, roots: &[PathBuf]) -> Option<&'static str> {
+    let below = roots
+        .iter()
+        .filter_map(|r| chain.path.strip_prefix(r).ok())
+        .min_by_key(|rel| rel.as_os_str().len())
+        .unwrap_or(&chain.path);
+    let path = below.as_os_str().as_encoded_bytes();
     let mut parts = path.split(|&b| b == b'/').chain(chain.members.iter().flat_map(|m| m.split(|&b| b == b'/')));
     // The last component is the file itself; a file named `test` is not a directory.
     let mut prev: Option<&[u8]> = None;
@@ -740,7 +746,9 @@ mod tests {
         ];
         for &(path, members, want) in cases {
             let chain = Chain { path: path.into(), members: members.iter().map(|m| m.as_bytes().to_vec()).collect() };
-            assert_eq!(test_context(&chain).is_some(), want, "{path} {members:?}");
+            assert_eq!(test_context(&chain, &[]).is_some(), want, "{path} {members:?}");
+            let rooted = Chain { path: Path::new("/srv/test").join(path), members: chain.members.clone() };
+            assert_eq!(test_context(&rooted, &[PathBuf::from("/srv/test")]).is_some(), want, "rooted {path}");
         }
     }
 

@@ -114,6 +114,8 @@ pub struct Filters {
     pub exclude: Option<Exclude>,
     /// Secret values not to report.
     pub allow: Option<AllowSecrets>,
+    /// The scan roots: test-directory context is judged below them only.
+    pub roots: Vec<std::path::PathBuf>,
 }
 
 impl Filters {
@@ -122,6 +124,7 @@ impl Filters {
         Ok(Filters {
             exclude: Exclude::new(&config.exclude, config.exclude_base.as_deref())?,
             allow: AllowSecrets::new(&config.allow_secrets)?,
+            roots: config.inputs.clone(),
         })
     }
 
