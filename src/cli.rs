@@ -394,6 +394,9 @@ struct PreflightArgs {
     /// directory instead of the exact publish set
     #[arg(long)]
     no_tools: bool,
+    /// Settings file [default: sluice.toml in DIR, else at the git top level]
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Extra rule files or directories of *.toml
     #[arg(long = "rules", value_name = "PATH")]
     rules: Vec<PathBuf>,
@@ -410,12 +413,18 @@ struct PreflightArgs {
 
 fn run_preflight(args: &PreflightArgs) -> Result<i32> {
     use sluicebox::preflight::{self, report};
-    let config = Config {
+    let mut config = Config {
+        inputs: vec![args.dir.clone()],
         extra_rules: args.rules.clone(),
         builtin_rules: !args.no_builtin_rules,
         threads: args.threads,
         ..Config::default()
     };
+    // The project's sluice.toml (disabled rules, allowed values, excluded paths) applies to the
+    // publish-set scan as it does to `sluice scan`.
+    if let Some(path) = args.config.clone().or_else(|| config_file::discover(&config)) {
+        FileConfig::load(&path)?.apply(&mut config, &path);
+    }
     let engine = scan::build_engine(&config)?;
     let opts = preflight::Options { run_tools: !args.no_tools, ..preflight::Options::new(&args.dir) };
     let result = preflight::run(&opts, &config, &engine)?;

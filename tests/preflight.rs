@@ -686,3 +686,23 @@ fn cli_without_tools_on_path_says_so() {
     // The fallback scanned the whole directory, so the .env outside `files` is found.
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn cli_applies_sluice_toml() {
+    let f = Fixture::git();
+    f.write("package.json", "{\"name\": \"w\", \"version\": \"1.0.0\", \"files\": [\"k.txt\"]}\n")
+        .write("k.txt", &format!("key = {}\n", fake("sk_live_", 24, 7)))
+        .commit();
+    let dir = f.path().to_str().unwrap();
+    // Outside the package: the rule examples would be findings themselves.
+    let elsewhere = Fixture::plain();
+    elsewhere.write("rules.toml", RULES);
+    let rules = elsewhere.path().join("rules.toml");
+    let args =
+        ["preflight", dir, "--no-builtin-rules", "--rules", rules.to_str().unwrap(), "--no-tools", "--format", "json"];
+    let out = sluice(&args, None);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    f.write("sluice.toml", "disable_rules = [\"test.api-key\"]\n");
+    let out = sluice(&args, None);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+}
