@@ -28,6 +28,8 @@ struct Run {
     stderr: String,
     /// Peak resident set of the child alone, KiB.
     rss_kib: i64,
+    /// The command line, for the note each check prints (`--nocapture` shows them).
+    args: String,
 }
 
 impl Run {
@@ -45,6 +47,7 @@ impl Run {
 
     /// No panic and no death by signal: the scan ended on its own terms.
     fn assert_sane(&self) {
+        eprintln!("note: sluice {}: exit {:?}, peak RSS {} KiB", self.args, self.code, self.rss_kib);
         assert!(self.signal.is_none(), "killed by signal {:?}; stderr: {}", self.signal, self.stderr);
         assert!(!self.stderr.contains("panicked"), "panic: {}", self.stderr);
         assert!(!String::from_utf8_lossy(&self.stdout).contains("internal error"), "caught panic in output");
@@ -137,7 +140,7 @@ fn run(args: &[&str], input: Option<Feed>) -> Run {
         None => (None, std::os::unix::process::ExitStatusExt::signal(&status)),
     };
     let rss_kib = fs::read_to_string(&rss_path).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(-1);
-    Run { code, signal, stdout, stderr, rss_kib }
+    Run { code, signal, stdout, stderr, rss_kib, args: args.join(" ") }
 }
 
 /// Asserts the peak RSS bound, or notes that it could not be measured.
@@ -176,7 +179,7 @@ fn finish_or_fail(mut child: Child, what: &str) -> Run {
     }
     let stdout = reader.join().unwrap();
     let code = child.wait().unwrap().code();
-    Run { code, signal: None, stdout, stderr: String::new(), rss_kib: 0 }
+    Run { code, signal: None, stdout, stderr: String::new(), rss_kib: -1, args: what.to_string() }
 }
 
 // ---- fixtures ----------------------------------------------------------------------------
