@@ -10,7 +10,32 @@ macro_rules! rule_files {
     };
 }
 
-rule_files!["ai.toml", "aws.toml", "azure.toml", "chat.toml", "checks.toml", "cloud.toml", "connection-strings.toml", "devtools.toml", "email.toml", "gcp.toml", "generic.toml", "github.toml", "gitlab.toml", "jwt.toml", "npm.toml", "observability.toml", "private-key.toml", "pypi.toml", "registries.toml", "shopify.toml", "slack.toml", "square.toml", "stripe.toml", "twilio.toml"];
+rule_files![
+    "ai.toml",
+    "aws.toml",
+    "azure.toml",
+    "chat.toml",
+    "checks.toml",
+    "cloud.toml",
+    "connection-strings.toml",
+    "devtools.toml",
+    "email.toml",
+    "gcp.toml",
+    "generic.toml",
+    "github.toml",
+    "gitlab.toml",
+    "jwt.toml",
+    "npm.toml",
+    "observability.toml",
+    "private-key.toml",
+    "pypi.toml",
+    "registries.toml",
+    "shopify.toml",
+    "slack.toml",
+    "square.toml",
+    "stripe.toml",
+    "twilio.toml"
+];
 
 #[cfg(test)]
 mod tests {
