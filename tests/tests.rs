@@ -4,6 +4,7 @@ mod util;
 
 mod archive;
 mod checks;
+mod corpus;
 mod hostile;
 mod human;
 mod io;
