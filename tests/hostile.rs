@@ -607,23 +607,36 @@ fn base64_decode(s: &str) -> Vec<u8> {
 
 #[test]
 fn unreadable_files_are_errors_that_name_the_path() {
+    use std::os::unix::process::CommandExt;
     let dir = util::tempdir();
     let d = dir.path();
+    fs::set_permissions(d, fs::Permissions::from_mode(0o755)).unwrap();
     let locked = write(d, "locked.env", format!("T={}\n", token(40)).as_bytes());
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
-    if File::open(&locked).is_ok() {
-        // Root reads anything: nothing to test here (CI runs as root).
-        eprintln!("note: running as root, chmod 000 does not deny reads; permission test skipped");
+    // Root reads anything (CI runs as root): then scan as `nobody`, so the denial is real.
+    let as_root = File::open(&locked).is_ok();
+    let bin = util::bin();
+    if as_root && !bin.ancestors().all(|p| p.metadata().is_ok_and(|m| m.permissions().mode() & 0o001 != 0)) {
+        eprintln!("note: running as root and the binary is not reachable by 'nobody': permission test skipped");
         return;
     }
-    let r = scan(&[s(d)]);
-    r.assert_sane();
-    assert_eq!(r.code, Some(2), "nothing found but an input could not be read");
-    let errors = r.kind("error");
+    let run = || {
+        let mut cmd = Command::new(&bin);
+        cmd.args(["scan", "--format", "jsonl", s(d)]).stderr(Stdio::null());
+        if as_root {
+            cmd.uid(65534).gid(65534);
+        }
+        let out = cmd.output().unwrap();
+        (out.status.code(), util::jsonl(&out.stdout))
+    };
+    let (code, records) = run();
+    assert_eq!(code, Some(2), "nothing found but an input could not be read: {records:?}");
+    let errors: Vec<_> = records.iter().filter(|r| r["kind"] == "error").collect();
     assert!(errors.iter().any(|e| e["path"].as_str().unwrap().ends_with("locked.env")), "{errors:?}");
+    assert!(errors.iter().all(|e| e["message"] == "permission denied"), "{errors:?}");
     write(d, "leak.py", format!("t = '{}'\n", token(41)).as_bytes());
-    let r = scan(&[s(d)]);
-    assert_eq!(r.code, Some(1), "findings win over errors");
+    let (code, _) = run();
+    assert_eq!(code, Some(1), "findings win over errors");
 }
 
 #[test]
