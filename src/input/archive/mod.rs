@@ -220,7 +220,7 @@ impl Session {
             Err(e) => {
                 // What was read before the failure is still scanned.
                 visitor.leaf(chain, Content::Bytes(buf))?;
-                return Err(Error::new(ErrorKind::Archive, crate::error::io_message(&e)));
+                return Err(Error::io(&e));
             }
         };
         if complete {
