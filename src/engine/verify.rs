@@ -27,7 +27,8 @@ pub struct Compiled {
     secret_group: usize,
     keywords: Vec<Vec<u8>>,
     stopwords: Vec<Vec<u8>>,
-    allow: Vec<Regex>,
+    allow: Vec<String>,
+    allow_regexes: OnceLock<Vec<Regex>>,
     min_entropy: Option<f32>,
     validate: Option<Validator>,
 }
@@ -64,11 +65,9 @@ impl Compiled {
             return Err(err(format!("secret_group {secret_group} but the pattern has {} groups", groups - 1)));
         }
         let lower = |v: &[String]| v.iter().map(|s| s.as_bytes().to_ascii_lowercase()).collect();
-        let allow = rule
-            .allow
-            .iter()
-            .map(|p| build(p).map_err(|e| err(format!("invalid allow pattern '{p}': {e}"))))
-            .collect::<Result<_, _>>()?;
+        for p in &rule.allow {
+            syntax::parse_with(p, &syntax_config()).map_err(|e| err(format!("invalid allow pattern '{p}': {e}")))?;
+        }
         Ok(Compiled {
             id,
             pattern: pattern.to_string(),
@@ -76,7 +75,8 @@ impl Compiled {
             secret_group,
             keywords: lower(&rule.keywords),
             stopwords: lower(&rule.stopwords),
-            allow,
+            allow: rule.allow.clone(),
+            allow_regexes: OnceLock::new(),
             min_entropy: rule.min_entropy,
             validate: rule.validate,
         })
@@ -90,7 +90,31 @@ impl Compiled {
             })?;
             let _ = self.regex.set(regex);
         }
+        if self.allow_regexes.get().is_none() {
+            let allow = self
+                .allow
+                .iter()
+                .map(|p| {
+                    build(p).map_err(|e| {
+                        Error::new(ErrorKind::Rule, format!("invalid allow pattern '{p}': {e}"))
+                            .context(format!("rule '{rule_id}'"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let _ = self.allow_regexes.set(allow);
+        }
         Ok(())
+    }
+
+    /// True when the secret matches one of the rule's `allow` patterns (compiled on first use,
+    /// like the pattern itself).
+    fn allowed(&self, value: &[u8]) -> bool {
+        !self.allow.is_empty()
+            && self
+                .allow_regexes
+                .get_or_init(|| self.allow.iter().map(|p| build(p).expect("allow pattern compiles")).collect())
+                .iter()
+                .any(|a| a.is_match(value))
     }
 
     fn regex(&self) -> &Regex {
@@ -139,7 +163,7 @@ impl Compiled {
             scratch.caps.get_group(self.secret_group)?.range()
         };
         let value = &haystack[secret.clone()];
-        if value.is_empty() || contains_any_ci(value, &self.stopwords) || self.allow.iter().any(|a| a.is_match(value)) {
+        if value.is_empty() || contains_any_ci(value, &self.stopwords) || self.allowed(value) {
             return None;
         }
         let entropy = entropy::shannon(value);
