@@ -12,7 +12,11 @@ use crate::util::{self, Rng};
 fn haystack(rng: &mut Rng, pieces: usize) -> Vec<u8> {
     let rules = util::engine().rules();
     let mut samples: Vec<String> =
-        rules.rules().iter().flat_map(|r| r.examples.iter().chain(&r.negative_examples).cloned()).collect();
+        rules
+        .rules()
+        .iter()
+        .flat_map(|r| r.examples.iter().map(|e| e.input().to_string()).chain(r.negative_examples.iter().cloned()))
+        .collect();
     samples.push(util::github_token(rng, "ghp_"));
     samples.push(util::npm_token(rng));
     let seps: &[&[u8]] =

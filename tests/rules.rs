@@ -17,10 +17,14 @@ fn every_example_matches_and_every_negative_does_not() {
 fn the_pack_is_complete() {
     let rules = RuleSet::builtin().unwrap();
     let content: Vec<_> = rules.rules().iter().filter(|r| r.is_content_rule()).collect();
-    assert!(content.len() >= 60, "only {} content rules", content.len());
+    assert!(content.len() >= 450, "only {} content rules", content.len());
     for r in content {
         assert!(!r.keywords.is_empty(), "{} has no keywords", r.id);
         assert!(!r.examples.is_empty() && !r.negative_examples.is_empty(), "{} lacks examples", r.id);
+        // Issue 11: an example states the secret it must yield; `rules::check` compares it.
+        for ex in &r.examples {
+            assert!(ex.secret().is_some(), "{}: example {:?} does not state its secret", r.id, ex.input());
+        }
     }
     // The families issue 3 names must each have at least one rule.
     let families = [

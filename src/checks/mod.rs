@@ -430,6 +430,7 @@ mod tests {
                 }
             };
             for ex in &rule.examples {
+                let ex = ex.input();
                 assert!(planned_for(ex), "{}: example {ex:?} is not planned for it", rule.id);
             }
             for ex in &rule.negative_examples {

@@ -34,18 +34,29 @@ pub fn check(engine: &Engine) -> Vec<Problem> {
             continue;
         }
         let id = RuleId(i as u32);
-        let hits = |text: &str, scratch: &mut _| {
+        // The secrets this rule reports in `text`.
+        let secrets = |text: &str, scratch: &mut _| {
             let mut out = Vec::new();
             engine.scan(text.as_bytes(), scratch, &mut out);
-            out.iter().any(|f| f.rule == id)
+            out.iter()
+                .filter(|f| f.rule == id)
+                .map(|f| String::from_utf8_lossy(&text.as_bytes()[f.secret.clone()]).into_owned())
+                .collect::<Vec<_>>()
         };
         for ex in &rule.examples {
-            if !hits(ex, &mut scratch) {
-                problems.push(Problem { rule: rule.id.clone(), message: format!("example does not match: {ex:?}") });
-            }
+            let got = secrets(ex.input(), &mut scratch);
+            let input = ex.input();
+            let message = match ex.secret() {
+                _ if got.is_empty() => format!("example does not match: {input:?}"),
+                Some(want) if !got.iter().any(|g| g == want) => {
+                    format!("example yields {got:?}, not the stated secret {want:?}: {input:?}")
+                }
+                _ => continue,
+            };
+            problems.push(Problem { rule: rule.id.clone(), message });
         }
         for ex in &rule.negative_examples {
-            if hits(ex, &mut scratch) {
+            if !secrets(ex, &mut scratch).is_empty() {
                 problems.push(Problem { rule: rule.id.clone(), message: format!("negative example matches: {ex:?}") });
             }
         }

@@ -53,6 +53,72 @@ impl Severity {
     }
 }
 
+/// How sure a finding is that it is a real credential (issue 11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// A generic assignment (`password = "..."`): a name and a high-entropy value.
+    Low,
+    /// A provider keyword plus the token's shape and entropy.
+    Medium,
+    /// A checksum validated, or a unique prefix with the exact length and alphabet.
+    High,
+}
+
+impl Confidence {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+
+    /// Parses `low`, `medium` or `high`.
+    pub fn parse(s: &str) -> Option<Confidence> {
+        match s {
+            "low" => Some(Confidence::Low),
+            "medium" => Some(Confidence::Medium),
+            "high" => Some(Confidence::High),
+            _ => None,
+        }
+    }
+}
+
+/// One example of a rule: an input, and (for exact examples) the secret it must yield.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Example {
+    /// `{ input = "...", secret = "..." }`: the rule must report exactly `secret` in `input`.
+    Exact {
+        /// The text scanned.
+        input: String,
+        /// The bytes the rule's secret capture must hold.
+        secret: String,
+    },
+    /// A bare string: some finding of the rule in it is enough (user rule files; builtin rules
+    /// state their secret).
+    Plain(String),
+}
+
+impl Example {
+    /// The text scanned.
+    pub fn input(&self) -> &str {
+        match self {
+            Example::Exact { input, .. } | Example::Plain(input) => input,
+        }
+    }
+
+    /// The expected secret, for exact examples.
+    pub fn secret(&self) -> Option<&str> {
+        match self {
+            Example::Exact { secret, .. } => Some(secret),
+            Example::Plain(_) => None,
+        }
+    }
+}
+
 /// One rule as written in a rule file.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -77,6 +143,10 @@ pub struct Rule {
     /// Built-in validator.
     #[serde(default)]
     pub validate: Option<Validator>,
+    /// How sure a finding of this rule is; default: `high` with a validator, `low` for
+    /// `generic.*`, else `medium`.
+    #[serde(default)]
+    pub confidence: Option<Confidence>,
     /// Minimum Shannon entropy of the secret, bits per byte.
     #[serde(default)]
     pub min_entropy: Option<f32>,
@@ -86,9 +156,9 @@ pub struct Rule {
     /// A secret matching one of these patterns is not reported (identifiers, paths, URNs, ...).
     #[serde(default)]
     pub allow: Vec<String>,
-    /// Inputs that must produce a finding of this rule.
+    /// Inputs that must produce a finding of this rule (with the secret they must yield).
     #[serde(default)]
-    pub examples: Vec<String>,
+    pub examples: Vec<Example>,
     /// Inputs that must not produce a finding of this rule.
     #[serde(default)]
     pub negative_examples: Vec<String>,
@@ -104,6 +174,17 @@ impl Rule {
     /// True for rules the engine runs over content (they have a pattern).
     pub fn is_content_rule(&self) -> bool {
         self.pattern.is_some()
+    }
+
+    /// The confidence of this rule's findings (the explicit field, else derived).
+    pub fn confidence(&self) -> Confidence {
+        self.confidence.unwrap_or(if self.validate.is_some() {
+            Confidence::High
+        } else if self.id.starts_with("generic.") {
+            Confidence::Low
+        } else {
+            Confidence::Medium
+        })
     }
 }
 
