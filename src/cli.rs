@@ -14,7 +14,7 @@ use sluicebox::input::Limits;
 use sluicebox::input::staged;
 use sluicebox::input::walk::WalkOptions;
 use sluicebox::report::{OutputOptions, Reporter, human::Human, json, sarif::Sarif};
-use sluicebox::rules::{RuleSet, Severity, check};
+use sluicebox::rules::{Confidence, RuleSet, Severity, check};
 use sluicebox::{Engine, scan};
 
 #[derive(Parser)]
@@ -158,6 +158,29 @@ struct ScanArgs {
     /// Color in human output
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// Report only findings at or above this confidence (high: checksum or unique shape; medium:
+    /// provider keyword and shape; low: generic assignment)
+    #[arg(long, value_enum, default_value_t = MinConfidence::Low)]
+    min_confidence: MinConfidence,
+    /// Report only findings in these contexts (comma-separated): runtime (shipped code), test
+    /// (tests and fixtures), docs (docs, READMEs, doc comments), example [default: all]
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "CONTEXT")]
+    context: Vec<ContextArg>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum MinConfidence {
+    Low,
+    Medium,
+    High,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ContextArg {
+    Runtime,
+    Test,
+    Docs,
+    Example,
 }
 
 impl ScanArgs {
@@ -222,6 +245,24 @@ impl ScanArgs {
             },
             color,
             io: sluicebox::config::IoOptions::default(),
+            min_confidence: match self.min_confidence {
+                MinConfidence::Low => Confidence::Low,
+                MinConfidence::Medium => Confidence::Medium,
+                MinConfidence::High => Confidence::High,
+            },
+            contexts: self
+                .context
+                .iter()
+                .map(|c| {
+                    match c {
+                        ContextArg::Runtime => sluicebox::context::RUNTIME,
+                        ContextArg::Test => sluicebox::context::TEST,
+                        ContextArg::Docs => sluicebox::context::DOCS,
+                        ContextArg::Example => sluicebox::context::EXAMPLE,
+                    }
+                    .to_string()
+                })
+                .collect(),
             ..Config::default() // staged, baseline, sluice.toml, progress: into_full_config
         }
     }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use crate::input::Limits;
 use crate::input::walk::WalkOptions;
-use crate::rules::Severity;
+use crate::rules::{Confidence, Severity};
 
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -70,6 +70,20 @@ pub struct Config {
     pub progress: bool,
     /// No summary line in human output (findings and errors are still printed).
     pub quiet: bool,
+    /// Findings below this confidence are not reported (`--min-confidence`).
+    pub min_confidence: Confidence,
+    /// Only findings in these contexts are reported (`--context`: `runtime`, `test`, `docs`,
+    /// `example`); empty reports every context.
+    pub contexts: Vec<String>,
+}
+
+impl Config {
+    /// True when `--min-confidence` and `--context` let a finding of `rule` in `context` through.
+    pub fn reports(&self, confidence: Confidence, context: Option<&str>) -> bool {
+        confidence >= self.min_confidence
+            && (self.contexts.is_empty()
+                || self.contexts.iter().any(|c| c == context.unwrap_or(crate::context::RUNTIME)))
+    }
 }
 
 /// File reading strategy: read files up to `read_max` whole, map larger zip archives (their
@@ -121,6 +135,8 @@ impl Default for Config {
             allow_secrets: Vec::new(),
             progress: false,
             quiet: false,
+            min_confidence: Confidence::Low,
+            contexts: Vec::new(),
         }
     }
 }

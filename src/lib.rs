@@ -18,6 +18,7 @@
 pub mod baseline;
 pub mod checks;
 pub mod config;
+pub mod context;
 pub mod engine;
 pub mod error;
 pub mod input;

@@ -168,6 +168,12 @@ pub fn run(
                 outcome.summary.suppressed += 1;
                 continue;
             }
+            if let Record::Finding(f) = &record
+                && !config.reports(engine.rules().get(f.rule).confidence(), f.context)
+            {
+                outcome.summary.filtered += 1;
+                continue;
+            }
             if let (Some(p), Record::Error { .. }) = (progress.as_mut(), &record) {
                 p.clear(); // the human reporter prints errors on stderr now
             }
@@ -471,7 +477,6 @@ impl<'a> Worker<'a> {
         lines: &lines::LineTracker,
         keep: impl Fn(&Finding) -> bool,
     ) {
-        let context = test_context(chain, &self.filters.roots);
         let rules = self.engine.rules();
         for f in self.found.drain(..) {
             if !keep(&f)
@@ -489,7 +494,7 @@ impl<'a> Worker<'a> {
                 secret: bytes[f.secret.clone()].to_vec(),
                 entropy: Some(f.entropy),
                 validated: f.validated,
-                context,
+                context: crate::context::of(chain, &self.filters.roots, Some((bytes, f.span.start))),
             };
             match &mut self.capture {
                 Some(captured) => captured.push(record),
@@ -590,7 +595,7 @@ impl checks::Host for Worker<'_> {
             secret,
             entropy: None,
             validated: None,
-            context: test_context(chain, &self.filters.roots),
+            context: crate::context::of(chain, &self.filters.roots, None),
         };
         self.send(Record::Finding(record));
     }
@@ -635,31 +640,6 @@ fn is_zip(file: &mut File) -> bool {
     let ok = file.read_exact(&mut head).is_ok()
         && crate::input::archive::sniff(&head) == Some(crate::input::archive::Format::Zip);
     file.seek(SeekFrom::Start(0)).is_ok() && ok
-}
-
-/// Directory names whose contents are test code or fixtures.
-const TEST_DIRS: &[&[u8]] = &[b"test", b"tests", b"__tests__", b"fixtures", b"spec", b"testdata", b"__fixtures__"];
-
-/// `Some("test")` when any directory in the chain below the scan root is a test or fixture
-/// directory (`/home/me/tests/pkg` as a root does not make every finding a test finding).
-fn test_context(chain: &Chain, roots: &[PathBuf]) -> Option<&'static str> {
-    let below = roots
-        .iter()
-        .filter_map(|r| chain.path.strip_prefix(r).ok())
-        .min_by_key(|rel| rel.as_os_str().len())
-        .unwrap_or(&chain.path);
-    let path = below.as_os_str().as_encoded_bytes();
-    let mut parts = path.split(|&b| b == b'/').chain(chain.members.iter().flat_map(|m| m.split(|&b| b == b'/')));
-    // The last component is the file itself; a file named `test` is not a directory.
-    let mut prev: Option<&[u8]> = None;
-    let mut found = false;
-    for part in parts.by_ref() {
-        if let Some(p) = prev {
-            found |= TEST_DIRS.contains(&p);
-        }
-        prev = Some(part);
-    }
-    found.then_some("test")
 }
 
 /// True when the finding's line carries `sluice:allow`, bare or naming this rule id.
@@ -734,23 +714,6 @@ fn utf16_to_utf8(body: &[u8], le: bool) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn test_dirs() {
-        let cases: &[(&str, &[&str], bool)] = &[
-            ("src/a.js", &[], false),
-            ("pkg/test/a.js", &[], true),
-            ("x.tgz", &["package/__tests__/k.js"], true),
-            ("test", &[], false),
-            ("a/contest/b.js", &[], false),
-        ];
-        for &(path, members, want) in cases {
-            let chain = Chain { path: path.into(), members: members.iter().map(|m| m.as_bytes().to_vec()).collect() };
-            assert_eq!(test_context(&chain, &[]).is_some(), want, "{path} {members:?}");
-            let rooted = Chain { path: Path::new("/srv/test").join(path), members: chain.members.clone() };
-            assert_eq!(test_context(&rooted, &[PathBuf::from("/srv/test")]).is_some(), want, "rooted {path}");
-        }
-    }
 
     #[test]
     fn inline_allow() {

@@ -62,6 +62,9 @@ pub struct Checks {
     ids: Ids,
     /// Severity of every rule, by [`RuleId`] (to keep the strongest of same-secret findings).
     severities: Vec<Severity>,
+    /// Per rule: a content rule for private keys (`private-key.*`), which makes a key file's
+    /// `credential-file.private-key` finding redundant (issue 11: one secret, one finding).
+    key_rules: Vec<bool>,
     limits: Limits,
     roots: Vec<PathBuf>,
     on_disk: Mutex<HashSet<PathBuf>>,
@@ -142,7 +145,8 @@ impl Checks {
             remote_credentials: rules.find("git.remote-credentials"),
         };
         let severities = rules.rules().iter().map(|r| r.severity).collect();
-        Checks { ids, severities, limits, roots: roots.to_vec(), on_disk: Mutex::new(HashSet::new()) }
+        let key_rules = rules.rules().iter().map(|r| r.id.starts_with("private-key.")).collect();
+        Checks { ids, severities, key_rules, limits, roots: roots.to_vec(), on_disk: Mutex::new(HashSet::new()) }
     }
 
     /// What the checks want to do with the unit at `chain`, judged by its name; `None` (the
@@ -240,6 +244,17 @@ impl Checks {
         let Some(rule) = self.ids.credential[kind as usize] else { return host.scan(chain, content) };
         hold(content, credfiles::CONTENT_CAP, |held| {
             let (head, content) = match held {
+                Held::Whole(b) if kind == Kind::PrivateKey => {
+                    // A key file whose key a `private-key.*` rule reports (with its line) is one
+                    // finding, not two with different fingerprints.
+                    let found = host.scan_collect(chain, b);
+                    let keyed = found.iter().any(|f| self.key_rules[f.rule.index()]);
+                    if !keyed && kind.holds(b) {
+                        host.finding(rule, chain, None, content_hash(b));
+                    }
+                    found.into_iter().for_each(|f| host.report(f));
+                    return Ok(());
+                }
                 Held::Whole(b) => (b, Content::Bytes(b)),
                 Held::Over(head, content) => (head, content),
             };

@@ -27,8 +27,8 @@ pub struct Compiled {
     secret_group: usize,
     keywords: Vec<Vec<u8>>,
     stopwords: Vec<Vec<u8>>,
-    allow: Vec<String>,
-    allow_regexes: OnceLock<Vec<Regex>>,
+    allow: Lazy,
+    allow_names: Lazy,
     min_entropy: Option<f32>,
     validate: Option<Validator>,
 }
@@ -72,7 +72,7 @@ impl Compiled {
             return Err(err(format!("secret_group {secret_group} but the pattern has {} groups", groups - 1)));
         }
         let lower = |v: &[String]| v.iter().map(|s| s.as_bytes().to_ascii_lowercase()).collect();
-        for p in &rule.allow {
+        for p in rule.allow.iter().chain(&rule.allow_names) {
             syntax::parse_with(p, &syntax_config()).map_err(|e| err(format!("invalid allow pattern '{p}': {e}")))?;
         }
         Ok(Compiled {
@@ -82,8 +82,8 @@ impl Compiled {
             secret_group,
             keywords: lower(&rule.keywords),
             stopwords: lower(&rule.stopwords),
-            allow: rule.allow.clone(),
-            allow_regexes: OnceLock::new(),
+            allow: Lazy::new(&rule.allow),
+            allow_names: Lazy::new(&rule.allow_names),
             min_entropy: rule.min_entropy,
             validate: rule.validate,
         })
@@ -97,31 +97,9 @@ impl Compiled {
             })?;
             let _ = self.regex.set(regex);
         }
-        if self.allow_regexes.get().is_none() {
-            let allow = self
-                .allow
-                .iter()
-                .map(|p| {
-                    build(p).map_err(|e| {
-                        Error::new(ErrorKind::Rule, format!("invalid allow pattern '{p}': {e}"))
-                            .context(format!("rule '{rule_id}'"))
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let _ = self.allow_regexes.set(allow);
-        }
+        self.allow.compile(rule_id)?;
+        self.allow_names.compile(rule_id)?;
         Ok(())
-    }
-
-    /// True when the secret matches one of the rule's `allow` patterns (compiled on first use,
-    /// like the pattern itself).
-    fn allowed(&self, value: &[u8]) -> bool {
-        !self.allow.is_empty()
-            && self
-                .allow_regexes
-                .get_or_init(|| self.allow.iter().map(|p| build(p).expect("allow pattern compiles")).collect())
-                .iter()
-                .any(|a| a.is_match(value))
     }
 
     fn regex(&self) -> &Regex {
@@ -170,8 +148,21 @@ impl Compiled {
             scratch.caps.get_group(self.secret_group)?.range()
         };
         let value = &haystack[secret.clone()];
-        if value.is_empty() || contains_any_ci(value, &self.stopwords) || self.allowed(value) {
+        if value.is_empty() || contains_any_ci(value, &self.stopwords) || self.allow.any_match(value) {
             return None;
+        }
+        if !self.allow_names.is_empty() {
+            // The name: identifier bytes just before the match (`Next` of `NextToken`), then the
+            // match up to the secret.
+            let from = haystack[..span.start]
+                .iter()
+                .rev()
+                .take(40)
+                .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+                .count();
+            if self.allow_names.any_match(&haystack[span.start - from..secret.start]) {
+                return None;
+            }
         }
         let entropy = entropy::shannon(value);
         if self.min_entropy.is_some_and(|min| entropy < min) {
@@ -188,6 +179,51 @@ impl Compiled {
     /// The naive path used by tests as an oracle: the pattern over the whole haystack.
     pub fn search_all(&self, haystack: &[u8], scratch: &mut RuleScratch, out: &mut impl FnMut(Finding)) {
         self.search(haystack, 0..haystack.len(), scratch, out);
+    }
+}
+
+/// `allow`-style patterns, compiled on first use like the rule's pattern.
+#[derive(Debug)]
+struct Lazy {
+    patterns: Vec<String>,
+    regexes: OnceLock<Vec<Regex>>,
+}
+
+impl Lazy {
+    fn new(patterns: &[String]) -> Lazy {
+        Lazy { patterns: patterns.to_vec(), regexes: OnceLock::new() }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// Compiles now; the error names the rule and the pattern.
+    fn compile(&self, rule_id: &str) -> Result<(), Error> {
+        if self.regexes.get().is_none() {
+            let built = self
+                .patterns
+                .iter()
+                .map(|p| {
+                    build(p).map_err(|e| {
+                        Error::new(ErrorKind::Rule, format!("invalid allow pattern '{p}': {e}"))
+                            .context(format!("rule '{rule_id}'"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let _ = self.regexes.set(built);
+        }
+        Ok(())
+    }
+
+    /// True when `value` matches one of the patterns.
+    fn any_match(&self, value: &[u8]) -> bool {
+        !self.patterns.is_empty()
+            && self
+                .regexes
+                .get_or_init(|| self.patterns.iter().map(|p| build(p).expect("allow pattern compiles")).collect())
+                .iter()
+                .any(|a| a.is_match(value))
     }
 }
 

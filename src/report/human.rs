@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use super::{FindingRecord, OutputOptions, Record, Reporter, Summary, escape_control, hints, mask};
-use crate::rules::{RuleSet, Severity};
+use crate::context;
+use crate::rules::{Confidence, RuleSet, Severity};
 
 /// Buffers findings and prints them grouped at the end.
 pub struct Human<W: Write + Send> {
@@ -77,7 +78,7 @@ impl<W: Write + Send> Reporter for Human<W> {
                     Severity::Low => self.paint_pad("36", "low", 6),
                 };
                 let secret = self.paint("33", &escape_control(&mask(&f.secret, self.opts.show_secrets)));
-                let context = if f.context.is_some() { "  (test)" } else { "" };
+                let context = f.context.map(|c| format!("  ({c})")).unwrap_or_default();
                 writeln!(
                     self.out,
                     "{}  {sev}  {}  {description:<desc_width$}  {secret}{context}",
@@ -131,6 +132,28 @@ pub fn summary_line(s: &Summary, findings: &[FindingRecord], rules: &RuleSet) ->
     if !by_sev.is_empty() {
         line.push_str(&format!(" ({})", by_sev.join(", ")));
     }
+    // Issue 11: how sure, and where (runtime code versus fixtures and docs).
+    let by_confidence: Vec<String> = [Confidence::High, Confidence::Medium, Confidence::Low]
+        .iter()
+        .filter_map(|&c| {
+            let n = findings.iter().filter(|f| rules.get(f.rule).confidence() == c).count();
+            (n > 0).then(|| format!("{n} {}", c.as_str()))
+        })
+        .collect();
+    if !by_confidence.is_empty() {
+        line.push_str(&format!(" (confidence: {})", by_confidence.join(", ")));
+    }
+    let by_context: Vec<String> = [None, Some(context::TEST), Some(context::DOCS), Some(context::EXAMPLE)]
+        .iter()
+        .filter_map(|&c| {
+            let n = findings.iter().filter(|f| f.context == c).count();
+            (n > 0 && n < findings.len() || n > 0 && c.is_some())
+                .then(|| format!("{n} {}", c.unwrap_or(context::RUNTIME)))
+        })
+        .collect();
+    if !by_context.is_empty() {
+        line.push_str(&format!(" (context: {})", by_context.join(", ")));
+    }
     line.push_str(&format!(" in {} ({})", count(s.files, "file", "files"), size(s.bytes)));
     if s.archives > 0 {
         line.push_str(&format!(
@@ -148,6 +171,9 @@ pub fn summary_line(s: &Summary, findings: &[FindingRecord], rules: &RuleSet) ->
     line.push_str(&format!(", {}", count(s.errors, "error", "errors")));
     if s.suppressed > 0 {
         line.push_str(&format!(", {} suppressed by the baseline", s.suppressed));
+    }
+    if s.filtered > 0 {
+        line.push_str(&format!(", {} below --min-confidence or outside --context", s.filtered));
     }
     line.push_str(&format!(", {:.2}s", s.elapsed_ms as f64 / 1000.0));
     if s.interrupted {

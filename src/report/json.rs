@@ -103,6 +103,7 @@ pub fn record_json(rules: &RuleSet, record: &Record, show_secrets: bool) -> Valu
             m.insert("rule".into(), rule.id.clone().into());
             m.insert("category".into(), rule.category.clone().into());
             m.insert("severity".into(), rule.severity.as_str().into());
+            m.insert("confidence".into(), rule.confidence().as_str().into());
             m.insert("description".into(), rule.description.clone().into());
             &f.chain
         }
@@ -165,6 +166,7 @@ pub fn summary_json(s: &Summary) -> Value {
         "members": s.members,
         "findings": s.findings,
         "suppressed": s.suppressed,
+        "filtered": s.filtered,
         "skipped": skipped,
         "errors": s.errors,
         "elapsed_ms": s.elapsed_ms,

@@ -33,7 +33,7 @@ pub struct FindingRecord {
     pub entropy: Option<f32>,
     /// The validator that confirmed it.
     pub validated: Option<&'static str>,
-    /// `test` when the file is under a test or fixture directory.
+    /// `test`, `docs` or `example` ([`crate::context`]); `None` for shipped runtime code.
     pub context: Option<&'static str>,
 }
 
@@ -99,6 +99,8 @@ pub struct Summary {
     pub errors: u64,
     /// Findings suppressed because their fingerprint is in the baseline.
     pub suppressed: u64,
+    /// Findings not reported because of `--min-confidence` or `--context`.
+    pub filtered: u64,
     /// Wall time.
     pub elapsed_ms: u64,
     /// The scan was stopped by a signal.

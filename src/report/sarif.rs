@@ -91,6 +91,7 @@ pub fn log(rules: &RuleSet, records: &[Record], summary: &Summary, show_secrets:
                         text.push_str(&format!(":{line}:{column}"));
                     }
                 }
+                properties["confidence"] = rule.confidence().as_str().into();
                 if let Some(v) = f.validated {
                     properties["validated"] = v.into();
                 }

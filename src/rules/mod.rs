@@ -156,6 +156,11 @@ pub struct Rule {
     /// A secret matching one of these patterns is not reported (identifiers, paths, URNs, ...).
     #[serde(default)]
     pub allow: Vec<String>,
+    /// A match whose assigned name matches one of these patterns is not reported (`NextToken`,
+    /// `SecretArn`, `token_type`): the name is the text from the identifier before the match up
+    /// to the secret.
+    #[serde(default)]
+    pub allow_names: Vec<String>,
     /// Inputs that must produce a finding of this rule (with the secret they must yield).
     #[serde(default)]
     pub examples: Vec<Example>,

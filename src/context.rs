@@ -1,0 +1,260 @@
+//! Where a finding sits, as a reader would judge it (issue 11): test code and fixtures, docs, or
+//! examples; no label means shipped runtime code. Judged from the location (directory and file
+//! names below the scan root, archive members included) and, for a few languages, from the text
+//! around the finding (Rust `#[cfg(test)]` modules and doc comments, Python docstrings).
+//!
+//! A label never hides a finding; it lets `--context`, `--fail-on` users and `preflight` treat a
+//! fixture differently from runtime code.
+
+use std::path::{Path, PathBuf};
+
+use crate::input::Chain;
+
+/// Test code or fixtures.
+pub const TEST: &str = "test";
+/// Documentation: `docs/`, README and other prose files, doc comments and docstrings.
+pub const DOCS: &str = "docs";
+/// Example and demo code.
+pub const EXAMPLE: &str = "example";
+/// The name `--context` uses for findings with no label.
+pub const RUNTIME: &str = "runtime";
+
+/// Directory names whose contents are test code or fixtures.
+const TEST_DIRS: &[&[u8]] = &[
+    b"test",
+    b"tests",
+    b"testing",
+    b"__tests__",
+    b"__test__",
+    b"fixtures",
+    b"fixture",
+    b"__fixtures__",
+    b"__mocks__",
+    b"mocks",
+    b"spec",
+    b"specs",
+    b"testdata",
+    b"test-data",
+    b"test_data",
+    b"testcases",
+    b"e2e",
+    b"dummyserver",
+    b"testutils",
+    b"test-utils",
+    b"test_utils",
+];
+/// Directory names whose contents are documentation.
+const DOCS_DIRS: &[&[u8]] = &[b"docs", b"doc", b"documentation", b"man", b"_docs", b"website", b"guide", b"guides"];
+/// Directory names whose contents are examples.
+const EXAMPLE_DIRS: &[&[u8]] =
+    &[b"examples", b"example", b"samples", b"sample", b"demo", b"demos", b"_examples", b"example-app", b"cookbook"];
+
+/// The label of a finding at `offset` in `bytes`, the content of the unit at `chain`. `roots` are
+/// the scan roots: directories above them do not count (`/home/me/tests/pkg` as a root does not
+/// make every finding a test finding).
+pub fn of(chain: &Chain, roots: &[PathBuf], bytes: Option<(&[u8], usize)>) -> Option<&'static str> {
+    let below = below_root(&chain.path, roots);
+    let path = below.as_os_str().as_encoded_bytes();
+    let parts: Vec<&[u8]> = path
+        .split(|&b| b == b'/' || b == b'\\')
+        .chain(chain.members.iter().flat_map(|m| m.split(|&b| b == b'/')))
+        .filter(|p| !p.is_empty())
+        .collect();
+    let Some((file, dirs)) = parts.split_last() else { return None };
+    let dir_label = |lower: &[u8]| {
+        if TEST_DIRS.contains(&lower) || is_test_dir(lower) {
+            Some(TEST)
+        } else if EXAMPLE_DIRS.contains(&lower) {
+            Some(EXAMPLE)
+        } else if DOCS_DIRS.contains(&lower) {
+            Some(DOCS)
+        } else {
+            None
+        }
+    };
+    let mut label = None;
+    for dir in dirs {
+        match dir_label(&dir.to_ascii_lowercase()) {
+            Some(TEST) => return Some(TEST),
+            Some(l) if label.is_none() => label = Some(l),
+            _ => {}
+        }
+    }
+    if is_test_file(file) {
+        return Some(TEST);
+    }
+    if let Some((bytes, offset)) = bytes {
+        if let Some(l) = from_text(file, bytes, offset) {
+            return if l == TEST { Some(TEST) } else { label.or(Some(l)) };
+        }
+    }
+    label.or_else(|| is_docs_file(file).then_some(DOCS))
+}
+
+/// `path` relative to the closest root it lies under (or `path` itself).
+fn below_root<'a>(path: &'a Path, roots: &[PathBuf]) -> &'a Path {
+    roots.iter().filter_map(|r| path.strip_prefix(r).ok()).min_by_key(|rel| rel.as_os_str().len()).unwrap_or(path)
+}
+
+/// `test_creds`, `unit-tests`, `integration_test`: a directory named for tests.
+fn is_test_dir(lower: &[u8]) -> bool {
+    lower.starts_with(b"test_")
+        || lower.starts_with(b"test-")
+        || lower.starts_with(b"tests_")
+        || lower.ends_with(b"_test")
+        || lower.ends_with(b"-test")
+        || lower.ends_with(b"_tests")
+        || lower.ends_with(b"-tests")
+}
+
+/// `client_test.go`, `test_api.py`, `conftest.py`, `app.test.ts`, `user_spec.rb`, `FooTest.java`.
+fn is_test_file(name: &[u8]) -> bool {
+    let (stem, ext) = match memchr::memrchr(b'.', name) {
+        Some(i) if i > 0 => (&name[..i], &name[i + 1..]),
+        _ => (name, &b""[..]),
+    };
+    let lower = stem.to_ascii_lowercase();
+    if lower.ends_with(b"_test") || lower.ends_with(b"_tests") || lower.ends_with(b"_spec") || lower == b"conftest" {
+        return true;
+    }
+    if ext == b"py" && lower.starts_with(b"test_") {
+        return true;
+    }
+    // `app.test.ts`, `api.spec.js`
+    if lower.ends_with(b".test") || lower.ends_with(b".spec") {
+        return true;
+    }
+    // JVM and .NET convention: `ClientTest.java`, `ClientTests.cs` (case-sensitive, so `Contest`
+    // and `latest` stay runtime code).
+    matches!(ext, b"java" | b"kt" | b"scala" | b"groovy" | b"cs")
+        && (stem.ends_with(b"Test") || stem.ends_with(b"Tests") || stem.ends_with(b"Spec"))
+}
+
+/// README, CHANGELOG and prose formats.
+fn is_docs_file(name: &[u8]) -> bool {
+    let lower = name.to_ascii_lowercase();
+    ["readme", "changelog", "changes", "history", "contributing"].iter().any(|p| lower.starts_with(p.as_bytes()))
+        || [".md", ".markdown", ".rst", ".adoc", ".asciidoc", ".mdx", ".rdoc"].iter().any(|e| lower.ends_with(e.as_bytes()))
+}
+
+/// Labels read from the text around `offset`: Rust test modules and doc comments, Python
+/// docstrings.
+fn from_text(file: &[u8], bytes: &[u8], offset: usize) -> Option<&'static str> {
+    let offset = offset.min(bytes.len());
+    if file.ends_with(b".rs") {
+        let before = &bytes[..offset];
+        // Test modules go last in a Rust file by convention: everything after the first
+        // `#[cfg(test)]` that opens a module is test code.
+        if let Some(i) = memchr::memmem::find(before, b"#[cfg(test)]")
+            && before[i..].windows(4).take(200).any(|w| w == b"mod ")
+        {
+            return Some(TEST);
+        }
+        let line = line_start(bytes, offset);
+        let lead = bytes[line..offset].trim_ascii_start();
+        if lead.starts_with(b"///") || lead.starts_with(b"//!") {
+            return Some(DOCS);
+        }
+    } else if file.ends_with(b".py") && in_docstring(bytes, offset) {
+        return Some(DOCS);
+    }
+    None
+}
+
+fn line_start(bytes: &[u8], offset: usize) -> usize {
+    memchr::memrchr(b'\n', &bytes[..offset]).map_or(0, |i| i + 1)
+}
+
+/// True when `offset` is inside a triple-quoted string that opens a module, class or function
+/// body (the first statement after a line ending in `:`, or at the top of the file).
+fn in_docstring(bytes: &[u8], offset: usize) -> bool {
+    let before = &bytes[..offset];
+    let mut open = None;
+    let mut at = 0;
+    // Triple quotes toggle; the last unmatched one before `offset` opens the string we are in.
+    while at < before.len() {
+        let next = [&b"\"\"\""[..], b"'''"].iter().filter_map(|q| memchr::memmem::find(&before[at..], q).map(|i| (i, *q))).min();
+        let Some((i, q)) = next else { break };
+        let start = at + i;
+        let Some(close) = memchr::memmem::find(&before[start + 3..], q) else {
+            open = Some(start);
+            break;
+        };
+        at = start + 3 + close + 3;
+    }
+    let Some(open) = open else { return false };
+    let ls = line_start(bytes, open);
+    let prefix = &bytes[ls..open];
+    let prefix_ok = prefix.iter().all(|b| matches!(b, b' ' | b'\t' | b'r' | b'u' | b'R' | b'U'));
+    if !prefix_ok {
+        return false;
+    }
+    let prev = bytes[..ls].trim_ascii_end();
+    prev.is_empty() || prev.ends_with(b":")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn label(path: &str, members: &[&str]) -> Option<&'static str> {
+        let chain = Chain { path: PathBuf::from(path), members: members.iter().map(|m| m.as_bytes().to_vec()).collect() };
+        of(&chain, &[], None)
+    }
+
+    #[test]
+    fn by_location() {
+        let cases: &[(&str, &[&str], Option<&str>)] = &[
+            ("src/app.py", &[], None),
+            ("tests/a.py", &[], Some(TEST)),
+            ("pkg/test_creds/creds.py", &[], Some(TEST)),
+            ("lib/client_test.py", &[], Some(TEST)),
+            ("lib/test_client.py", &[], Some(TEST)),
+            ("x/client_test.go", &[], Some(TEST)),
+            ("x/client_test.cc", &[], Some(TEST)),
+            ("web/app.test.ts", &[], Some(TEST)),
+            ("src/ClientTest.java", &[], Some(TEST)),
+            ("src/Contest.java", &[], None),
+            ("src/latest.py", &[], None),
+            ("urllib3/dummyserver/certs/server.key", &[], Some(TEST)),
+            ("pkg/testing/keys.go", &[], Some(TEST)),
+            ("docs/guide.md", &[], Some(DOCS)),
+            ("README.md", &[], Some(DOCS)),
+            ("examples/app.js", &[], Some(EXAMPLE)),
+            ("examples/tests/app.js", &[], Some(TEST)),
+            ("pkg.tgz", &["package/test/x.js"], Some(TEST)),
+            ("pkg.tgz", &["package/lib/x.js"], None),
+            ("pkg.tgz", &["package/README.md"], Some(DOCS)),
+            ("test", &[], None),
+            ("a/contest/b.js", &[], None),
+            ("x.tgz", &["package/__tests__/k.js"], Some(TEST)),
+        ];
+        for &(path, members, want) in cases {
+            assert_eq!(label(path, members), want, "{path} {members:?}");
+        }
+    }
+
+    #[test]
+    fn below_the_root_only() {
+        let chain = Chain { path: PathBuf::from("/srv/test/pkg/lib/x.js"), members: vec![] };
+        assert_eq!(of(&chain, &[PathBuf::from("/srv/test/pkg")], None), None);
+        assert_eq!(of(&chain, &[], None), Some(TEST));
+    }
+
+    #[test]
+    fn by_text() {
+        let rs = "pub fn f() {}\n/// let t = \"KEY\";\npub fn g() {}\n#[cfg(test)]\nmod tests {\n    const T: &str = \"KEY\";\n}\n";
+        let chain = Chain { path: PathBuf::from("crate/src/lib.rs"), members: vec![] };
+        let at = |s: &str, n: usize| s.match_indices("KEY").nth(n).unwrap().0;
+        assert_eq!(of(&chain, &[], Some((rs.as_bytes(), at(rs, 0)))), Some(DOCS));
+        assert_eq!(of(&chain, &[], Some((rs.as_bytes(), at(rs, 1)))), Some(TEST));
+        assert_eq!(of(&chain, &[], Some((rs.as_bytes(), 3))), None);
+
+        let py = "\"\"\"Module.\n\n    client = Client(\"KEY\")\n\"\"\"\nTOKEN = \"KEY\"\ndef f():\n    '''Use KEY here.'''\n    x = \"\"\"KEY\"\"\"\n";
+        let chain = Chain { path: PathBuf::from("pkg/hub.py"), members: vec![] };
+        assert_eq!(of(&chain, &[], Some((py.as_bytes(), at(py, 0)))), Some(DOCS));
+        assert_eq!(of(&chain, &[], Some((py.as_bytes(), at(py, 1)))), None);
+        assert_eq!(of(&chain, &[], Some((py.as_bytes(), at(py, 2)))), Some(DOCS));
+        assert_eq!(of(&chain, &[], Some((py.as_bytes(), at(py, 3)))), None);
+    }
+}
