@@ -1,7 +1,9 @@
 //! Built-in checksum validators for token formats that carry one.
 //!
 //! GitHub (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`) and npm (`npm_`) tokens end in six base62
-//! characters that encode the CRC32 of the 30 random characters before them.
+//! characters that encode the CRC32 of the 30 random characters before them. Base64 values
+//! that must decode to something specific (`user:password`, a PEM private key) are decoded and
+//! checked.
 
 use serde::Deserialize;
 
@@ -13,6 +15,11 @@ pub enum Validator {
     GithubChecksum,
     /// npm token: `npm_` + 30 base62 + 6 base62 CRC32.
     NpmChecksum,
+    /// Base64 of `user:password` (Docker `config.json` `auth`, HTTP basic auth): decodes to
+    /// printable ASCII with a non-empty user and password.
+    Base64UserPassword,
+    /// Base64 of a PEM private key (kubeconfig `client-key-data`).
+    Base64PrivateKey,
 }
 
 impl Validator {
@@ -21,6 +28,8 @@ impl Validator {
         match self {
             Validator::GithubChecksum => "github-checksum",
             Validator::NpmChecksum => "npm-checksum",
+            Validator::Base64UserPassword => "base64-user-password",
+            Validator::Base64PrivateKey => "base64-private-key",
         }
     }
 
@@ -28,8 +37,30 @@ impl Validator {
     pub fn check(self, secret: &[u8]) -> bool {
         match self {
             Validator::GithubChecksum | Validator::NpmChecksum => crc32_base62_tail(secret, 4),
+            Validator::Base64UserPassword => decode_base64(secret).is_some_and(|d| user_password(&d)),
+            Validator::Base64PrivateKey => decode_base64(secret).is_some_and(|d| {
+                d.starts_with(b"-----BEGIN ") && memchr::memmem::find(&d[..d.len().min(80)], b"PRIVATE KEY-----").is_some()
+            }),
         }
     }
+}
+
+/// Standard or URL-safe base64, padded or not; `None` when it is not base64.
+fn decode_base64(s: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD].iter().find_map(|e| e.decode(s).ok())
+}
+
+/// `user:password`, printable ASCII, both parts non-empty, and the password not a placeholder
+/// made of one repeated character.
+fn user_password(d: &[u8]) -> bool {
+    let Some(colon) = memchr::memchr(b':', d) else { return false };
+    let (user, pass) = (&d[..colon], &d[colon + 1..]);
+    !user.is_empty()
+        && pass.len() >= 3
+        && d.iter().all(|b| (0x20..0x7f).contains(b))
+        && pass.iter().any(|&b| b != pass[0])
 }
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -94,5 +125,26 @@ mod tests {
         other.extend_from_slice(&encode6(crc32fast::hash(body.as_bytes()), BASE62_LOWER_FIRST));
         assert_ne!(other, good);
         assert!(Validator::GithubChecksum.check(&other));
+    }
+
+    #[test]
+    fn base64_payloads() {
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s).into_bytes();
+        let cases: &[(&[u8], bool)] = &[
+            (&b64("deploy:Zq8#mVt2pL"), true),
+            (&b64("deploy:"), false),
+            (&b64(":secret"), false),
+            (&b64("nocolonhere"), false),
+            (&b64("user:xxxxxxxx"), false),
+            (b"not base64!", false),
+            (&b64("user:\u{1}\u{2}binary"), false),
+        ];
+        for &(v, want) in cases {
+            assert_eq!(Validator::Base64UserPassword.check(v), want, "{}", String::from_utf8_lossy(v));
+        }
+        let key = b64("-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----\n");
+        assert!(Validator::Base64PrivateKey.check(&key));
+        assert!(!Validator::Base64PrivateKey.check(&b64("-----BEGIN CERTIFICATE-----\nMIIB\n")));
     }
 }

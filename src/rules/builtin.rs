@@ -22,6 +22,7 @@ rule_files![
     "cloud.toml",
     "cms.toml",
     "connection-strings.toml",
+    "credentials.toml",
     "crm.toml",
     "crypto.toml",
     "data.toml",
