@@ -142,7 +142,6 @@ expected = [
     ("ml/train.py", 5, "gcp.api-key"),
     ("tests/fixtures/oauth.json", 3, "github.oauth-token"),
     ("infra/gitlab.tf", 2, "gitlab.pat"),
-    ("deploy/deploy_key.pem", None, "credential-file.private-key"),
     ("deploy/deploy_key.pem", 1, "private-key.pem"),
 ]
 with open(os.path.join(HERE, "EXPECTED.tsv"), "w") as f:

@@ -158,9 +158,12 @@ pub fn run(
             drop(record_tx);
         });
         let mut progress = config.progress.then(|| Progress::new(io::stderr()));
-        while let Some(record) = next_record(&record_rx, progress.as_mut(), counters, outcome.summary.findings) {
+        while let Some(mut record) = next_record(&record_rx, progress.as_mut(), counters, outcome.summary.findings) {
             if write_error.is_some() {
                 continue; // drain so workers never block
+            }
+            if let Record::Finding(f) = &mut record {
+                f.known_public = crate::report::known_public(&f.fingerprint(engine.rules()));
             }
             if let (Some(b), Record::Finding(f)) = (&baseline, &record)
                 && b.contains(&f.fingerprint(engine.rules()))
@@ -234,7 +237,7 @@ fn tally(outcome: &mut Outcome, rules: &RuleSet, record: &Record) {
     match record {
         Record::Finding(f) => {
             outcome.summary.findings += 1;
-            let sev = rules.get(f.rule).severity;
+            let sev = f.severity(rules);
             outcome.worst = outcome.worst.max(Some(sev));
         }
         Record::Error { .. } => outcome.summary.errors += 1,
@@ -495,6 +498,7 @@ impl<'a> Worker<'a> {
                 entropy: Some(f.entropy),
                 validated: f.validated,
                 context: crate::context::of(chain, &self.filters.roots, Some((bytes, f.span.start))),
+                known_public: false,
             };
             match &mut self.capture {
                 Some(captured) => captured.push(record),
@@ -596,6 +600,7 @@ impl checks::Host for Worker<'_> {
             entropy: None,
             validated: None,
             context: crate::context::of(chain, &self.filters.roots, None),
+            known_public: false,
         };
         self.send(Record::Finding(record));
     }

@@ -30,7 +30,7 @@ description = "GitHub fine-grained personal access token"
 category = "secret"
 severity = "high"
 keywords = ["github_pat_"]
-pattern = '''\b(github_pat_[A-Za-z0-9_]{40,})\b'''
+pattern = '''\b(github_pat_[A-Za-z0-9_]{40,255})\b'''
 examples = ["t = github_pat_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]
 negative_examples = ["github_pat_x"]
 

@@ -75,6 +75,7 @@ fn archive_chains_whole_files_and_errors_are_valid() {
             entropy: Some(4.2),
             validated: Some("checksum"),
             context: Some("test"),
+            known_public: false,
         })
     };
     let nested = Chain::file("dist/pkg.tgz").child("package/inner.zip").child("src/.env");

@@ -96,6 +96,12 @@ impl Engine {
         Ok(())
     }
 
+    /// Keyword hits and rules run per hit over `haystack` ([`Prefilter::hit_stats`]).
+    #[doc(hidden)]
+    pub fn hit_stats(&self, haystack: &[u8]) -> (usize, usize, usize) {
+        self.prefilter.hit_stats(haystack)
+    }
+
     /// The rule set this engine was built from ([`RuleId`]s index into it).
     pub fn rules(&self) -> &RuleSet {
         &self.rules

@@ -597,37 +597,49 @@ pub fn scan(
     }
     findings.sort_by(|a, b| (&a.chain, a.line, a.column).cmp(&(&b.chain, b.line, b.column)));
     let rules = engine.rules();
-    let n = findings.len();
-    let mut item = if n == 0 {
+    // Issue 11: test fixtures, docs and examples that ship are a warning with the reason, not a
+    // failure; secrets in shipped runtime code fail.
+    let (runtime, fixtures): (Vec<&FindingRecord>, Vec<&FindingRecord>) =
+        findings.iter().partition(|f| f.context.is_none());
+    let item = if runtime.is_empty() && fixtures.is_empty() {
         Item::new(
             "publish-set.scan",
             Section::PublishSet,
             Status::Pass,
             format!("no secrets, credential files, source maps or .git in {}", plural(set.files.len(), "file")),
         )
+    } else if runtime.is_empty() {
+        Item::new(
+            "publish-set.scan",
+            Section::PublishSet,
+            Status::Pass,
+            "no secrets, credential files, source maps or .git outside tests, docs and examples".to_string(),
+        )
     } else {
-        Item::new("publish-set.scan", Section::PublishSet, Status::Fail, format!("{} in the publish set", plural(n, "finding")))
-            .fix("remove these files or secrets from the package (and rotate any real secret): sluice scan shows each in full")
+        Item::new(
+            "publish-set.scan",
+            Section::PublishSet,
+            Status::Fail,
+            format!("{} in the publish set", plural(runtime.len(), "finding")),
+        )
+        .fix("remove these files or secrets from the package (and rotate any real secret): sluice scan shows each in full")
     };
-    for f in findings.iter().take(MAX_EVIDENCE) {
-        let rule = rules.get(f.rule);
-        let mut note = format!("{} ({}, {}): {}", rule.id, rule.category, rule.severity.as_str(), rule.description);
-        if !f.secret.is_empty() {
-            let _ = write!(note, " {}", mask(&f.secret, false));
-        }
-        if f.context.is_some() {
-            note.push_str(" [test fixture]");
-        }
-        item = item.with(Evidence::new(location(repo, &f.chain), f.line, note));
+    items.push(with_evidence(item, repo, rules, &runtime));
+    if !fixtures.is_empty() {
+        let dirs: std::collections::BTreeSet<&str> = fixtures.iter().filter_map(|f| f.context).collect();
+        let item = Item::new(
+            "publish-set.fixtures",
+            Section::PublishSet,
+            Status::Warn,
+            format!(
+                "{} in {} ship in the package",
+                plural(fixtures.len(), "credential-like value"),
+                dirs.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        )
+        .fix("test keys and sample credentials ship with the package: exclude tests/ (and docs/examples) from the publish set, or accept them if they are fakes");
+        items.push(with_evidence(item, repo, rules, &fixtures));
     }
-    if n > MAX_EVIDENCE {
-        item = item.with(Evidence::new(
-            ".",
-            None,
-            format!("… and {} more: run sluice scan for the full list", n - MAX_EVIDENCE),
-        ));
-    }
-    items.push(item);
     if !errors.is_empty() {
         let mut item = Item::new(
             "publish-set.scan-errors",
@@ -642,6 +654,29 @@ pub fn scan(
         items.push(item);
     }
     Ok(ScanResult { findings, summary: outcome.summary })
+}
+
+/// `item` with one evidence line per finding (at most [`MAX_EVIDENCE`]).
+fn with_evidence(mut item: Item, repo: &Repo, rules: &RuleSet, findings: &[&FindingRecord]) -> Item {
+    for f in findings.iter().take(MAX_EVIDENCE) {
+        let rule = rules.get(f.rule);
+        let mut note = format!("{} ({}, {}): {}", rule.id, rule.category, f.severity(rules).as_str(), rule.description);
+        if !f.secret.is_empty() {
+            let _ = write!(note, " {}", mask(&f.secret, false));
+        }
+        if let Some(c) = f.context {
+            let _ = write!(note, " [{c}]");
+        }
+        item = item.with(Evidence::new(location(repo, &f.chain), f.line, note));
+    }
+    if findings.len() > MAX_EVIDENCE {
+        item = item.with(Evidence::new(
+            ".",
+            None,
+            format!("… and {} more: run sluice scan for the full list", findings.len() - MAX_EVIDENCE),
+        ));
+    }
+    item
 }
 
 /// `rel/path!member!member` for a scanned chain.

@@ -72,7 +72,7 @@ impl<W: Write + Send> Reporter for Human<W> {
             for ((f, loc), description) in group.iter().zip(&locations).zip(&descriptions) {
                 let rule = rules.get(f.rule);
                 hints.entry(hints::group(rule)).or_insert_with(|| hints::hint(rule));
-                let sev = match rule.severity {
+                let sev = match f.severity(rules) {
                     Severity::High => self.paint_pad("31", "high", 6),
                     Severity::Medium => self.paint_pad("33", "medium", 6),
                     Severity::Low => self.paint_pad("36", "low", 6),
@@ -125,7 +125,7 @@ pub fn summary_line(s: &Summary, findings: &[FindingRecord], rules: &RuleSet) ->
     let by_sev: Vec<String> = [Severity::High, Severity::Medium, Severity::Low]
         .iter()
         .filter_map(|&sev| {
-            let n = findings.iter().filter(|f| rules.get(f.rule).severity == sev).count();
+            let n = findings.iter().filter(|f| f.severity(rules) == sev).count();
             (n > 0).then(|| format!("{n} {}", sev.as_str()))
         })
         .collect();

@@ -102,7 +102,7 @@ pub fn record_json(rules: &RuleSet, record: &Record, show_secrets: bool) -> Valu
             m.insert("kind".into(), "finding".into());
             m.insert("rule".into(), rule.id.clone().into());
             m.insert("category".into(), rule.category.clone().into());
-            m.insert("severity".into(), rule.severity.as_str().into());
+            m.insert("severity".into(), f.severity(rules).as_str().into());
             m.insert("confidence".into(), rule.confidence().as_str().into());
             m.insert("description".into(), rule.description.clone().into());
             &f.chain
@@ -126,6 +126,9 @@ pub fn record_json(rules: &RuleSet, record: &Record, show_secrets: bool) -> Valu
             m.insert("fingerprint".into(), f.fingerprint(rules).into());
             m.insert("entropy".into(), f.entropy.map(|e| (f64::from(e) * 100.0).round() / 100.0).into());
             m.insert("validated".into(), f.validated.into());
+            if f.known_public {
+                m.insert("known_public".into(), true.into());
+            }
             if let Some(c) = f.context {
                 m.insert("context".into(), c.into());
             }

@@ -14,7 +14,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::input::{Chain, SkipReason};
-use crate::rules::{RuleId, RuleSet};
+use crate::rules::{RuleId, RuleSet, Severity};
 
 /// One finding, located.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,6 +35,8 @@ pub struct FindingRecord {
     pub validated: Option<&'static str>,
     /// `test`, `docs` or `example` ([`crate::context`]); `None` for shipped runtime code.
     pub context: Option<&'static str>,
+    /// A documented sample or widely shipped test key ([`known_public`]): reported at `low`.
+    pub known_public: bool,
 }
 
 impl FindingRecord {
@@ -42,6 +44,24 @@ impl FindingRecord {
     pub fn fingerprint(&self, rules: &RuleSet) -> String {
         fingerprint(&rules.get(self.rule).id, &self.secret)
     }
+
+    /// The rule's severity, or `low` for a known public value.
+    pub fn severity(&self, rules: &RuleSet) -> Severity {
+        if self.known_public { Severity::Low } else { rules.get(self.rule).severity }
+    }
+}
+
+/// True when `fingerprint` is in the builtin list of known public values (`rules/known-public.txt`:
+/// documented sample keys and the test keys that many packages ship; data, not code).
+pub fn known_public(fingerprint: &str) -> bool {
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        include_str!("../../rules/known-public.txt")
+            .lines()
+            .filter_map(|l| l.split('#').next()?.split_whitespace().next())
+            .collect()
+    })
+    .contains(fingerprint)
 }
 
 /// Hex SHA-256 of `rule id`, a NUL byte and the secret.

@@ -68,7 +68,7 @@ pub fn log(rules: &RuleSet, records: &[Record], summary: &Summary, show_secrets:
                 let rule = rules.get(f.rule);
                 let secret = escape_control(&mask(&f.secret, show_secrets));
                 let mut location = json!({"physicalLocation": {"artifactLocation": {"uri": uri(&f.chain)}}});
-                let mut properties = json!({"category": rule.category, "severity": rule.severity.as_str()});
+                let mut properties = json!({"category": rule.category, "severity": f.severity(rules).as_str()});
                 let mut text = format!("{}: {secret}", rule.description);
                 if f.chain.members.is_empty() {
                     if let (Some(line), Some(column)) = (f.line, f.column) {
@@ -92,6 +92,9 @@ pub fn log(rules: &RuleSet, records: &[Record], summary: &Summary, show_secrets:
                     }
                 }
                 properties["confidence"] = rule.confidence().as_str().into();
+                if f.known_public {
+                    properties["known_public"] = true.into();
+                }
                 if let Some(v) = f.validated {
                     properties["validated"] = v.into();
                 }
@@ -101,7 +104,7 @@ pub fn log(rules: &RuleSet, records: &[Record], summary: &Summary, show_secrets:
                 results.push(json!({
                     "ruleId": rule.id,
                     "ruleIndex": f.rule.0,
-                    "level": level(rule.severity),
+                    "level": level(f.severity(rules)),
                     "message": {"text": text},
                     "locations": [location],
                     "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint(rules)},
