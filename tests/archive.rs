@@ -263,6 +263,8 @@ fn the_same_secret_gives_the_same_finding_in_every_format() {
         ("thing-1.0.gem", gem, "!data.tar.gz!lib/cfg.py"),
         ("z.tar.zst", zstd::encode_all(&tar_plain[..], 3).unwrap(), "!pkg/cfg.py"),
         ("b.tar.bz2", bz.finish().unwrap(), "!pkg/cfg.py"),
+        ("x.tar.xz", xz(&tar_plain), "!pkg/cfg.py"),
+        ("cfg.py.xz", xz(file), ""),
         ("plain.tar", tar_plain.clone(), "!pkg/cfg.py"),
         ("cfg.py.gz", gzip(file), ""),
         ("nest.zip", deflated(&[("a/mid.tgz", &mid)]), "!a/mid.tgz!mid/inner.zip!deep/cfg.py"),
@@ -755,4 +757,11 @@ fn the_binary_reports_chains_in_jsonl() {
     assert_eq!(f[0]["chain"], serde_json::json!(["package/vendor/x.whl", "x/cfg.py"]));
     assert_eq!((f[0]["line"].as_u64(), f[0]["column"].as_u64()), (Some(7), Some(8)));
     assert_eq!(out.status.code(), Some(1));
+}
+
+/// `bytes` xz-compressed (the reference encoder, as `xz -6` writes it).
+fn xz(bytes: &[u8]) -> Vec<u8> {
+    let mut e = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
 }

@@ -432,6 +432,11 @@ fn small_archives(tok: &str) -> Vec<(&'static str, Vec<u8>)> {
     vec![
         ("tgz", gzip(&t)),
         ("tar.zst", zstd::encode_all(&t[..], 3).unwrap()),
+        ("tar.xz", {
+            let mut e = liblzma::write::XzEncoder::new(Vec::new(), 6);
+            std::io::Write::write_all(&mut e, &t).unwrap();
+            e.finish().unwrap()
+        }),
         ("tar", t.clone()),
         ("zip", zip(&[("p/a.js", &src), ("p/pad.txt", &padding)])),
     ]
@@ -457,7 +462,7 @@ fn archives_cut_at_every_byte_offset_report_errors_at_their_path_and_never_panic
     let findings = r.kind("finding");
     let name_of =
         |v: &Value| Path::new(v["path"].as_str().unwrap()).file_name().unwrap().to_string_lossy().into_owned();
-    for ext in ["tgz", "tar.zst", "tar", "zip"] {
+    for ext in ["tgz", "tar.zst", "tar.xz", "tar", "zip"] {
         let whole = format!("whole.{ext}");
         assert!(findings.iter().any(|f| name_of(f) == whole), "{whole} not found");
         assert!(!errors.iter().any(|e| name_of(e) == whole), "{whole} reported an error");
@@ -472,6 +477,7 @@ fn archives_cut_at_every_byte_offset_report_errors_at_their_path_and_never_panic
         // block boundary is indistinguishable from a shorter tar (no end marker is required).
         let must_error = match *ext {
             "tgz" | "tar.zst" | "zip" => *cut >= 4,
+            "tar.xz" => *cut >= 6,
             _ => *cut >= 512 && cut % 512 != 0,
         };
         if errs.is_empty() && must_error {

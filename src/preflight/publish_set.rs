@@ -309,22 +309,40 @@ fn egg_info_dirs(dir: &Path) -> std::collections::BTreeSet<PathBuf> {
         .collect()
 }
 
-/// Regular-file members of a `.tar.gz` sdist, without the `name-version/` prefix.
+/// Regular-file members of a `.tar.gz` sdist, without the `name-version/` prefix, read with our
+/// own bounded archive reader (issue 14: no second, uncapped tar reader). Nested archives are
+/// listed as members, not opened.
 fn sdist_members(path: &Path) -> io::Result<Vec<String>> {
-    let file = std::fs::File::open(path)?;
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
-    let mut names = Vec::new();
-    for entry in archive.entries()? {
-        let entry = entry?;
-        if !entry.header().entry_type().is_file() {
-            continue;
+    use crate::input::archive::Expander;
+    use crate::input::{Chain, Content, Limits, SkipReason, Visitor};
+
+    #[derive(Default)]
+    struct Names(Vec<String>, Option<String>);
+    impl Visitor for Names {
+        fn leaf(&mut self, _: &Chain, _: Content<'_>) -> Result<(), Error> {
+            Ok(())
         }
-        let name = entry.path()?.to_string_lossy().into_owned();
-        if let Some((_, rest)) = name.split_once('/') {
-            names.push(rest.to_string());
+        fn skipped(&mut self, _: &Chain, _: SkipReason, _: &str) {}
+        fn error(&mut self, _: &Chain, error: &Error) {
+            self.1.get_or_insert_with(|| error.to_string());
+        }
+        fn member(&mut self, chain: &Chain) {
+            if let [name] = chain.members.as_slice() {
+                self.0.push(String::from_utf8_lossy(name).into_owned());
+            }
         }
     }
-    Ok(names)
+    let mut file = std::fs::File::open(path)?;
+    let expander = Expander { limits: Limits { max_depth: 2, ..Limits::default() }, enabled: true };
+    let mut names = Names::default();
+    let chain = Chain::file(path);
+    if let Err(e) = expander.process(&chain, Content::Reader(&mut file), &mut names) {
+        names.1.get_or_insert_with(|| e.to_string());
+    }
+    if let Some(message) = names.1 {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, message));
+    }
+    Ok(names.0.into_iter().filter_map(|n| n.split_once('/').map(|(_, rest)| rest.to_string())).filter(|n| !n.is_empty()).collect())
 }
 
 /// Lifecycle scripts npm would run on publish that `--ignore-scripts` skipped.

@@ -2,7 +2,7 @@
 //! [`Limits`], recursively. Each format lives in its own module: bytes or a stream in, child
 //! units out. Nothing is written to disk, and member names are never used as paths.
 //!
-//! Compressed streams (gzip, zstd, bzip2) and tar members are handed on as streams, decoded on
+//! Compressed streams (gzip, zstd, bzip2, xz) and tar members are handed on as streams, decoded on
 //! the fly, so a 10 GiB member costs what a small one does. A zip needs random access: a mapped
 //! zip is read in place (central directory from the slice, members inflated on demand); a zip
 //! arriving as a stream (a `.whl` in a `.tgz`) is buffered up to [`STREAM_BUFFER_MAX`].
@@ -15,6 +15,7 @@
 mod bzip2;
 mod gzip;
 mod tar;
+mod xz;
 mod zip;
 mod zstd;
 
@@ -33,6 +34,8 @@ pub enum Format {
     Zstd,
     /// bzip2 stream (`.bz2`, `.tar.bz2`).
     Bzip2,
+    /// xz stream (`.xz`, `.tar.xz`).
+    Xz,
     /// POSIX ustar, GNU or v7 tar (`.tar`, `.gem`).
     Tar,
     /// zip family (`.zip`, `.whl`, `.jar`, `.nupkg`, `.apk`, ...).
@@ -45,6 +48,7 @@ impl Format {
             Format::Gzip => "gzip",
             Format::Zstd => "zstd",
             Format::Bzip2 => "bzip2",
+            Format::Xz => "xz",
             Format::Tar => "tar",
             Format::Zip => "zip",
         }
@@ -79,6 +83,8 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
         Some(Format::Zstd)
     } else if bzip2::sniff(head) {
         Some(Format::Bzip2)
+    } else if xz::sniff(head) {
+        Some(Format::Xz)
     } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") || head.starts_with(b"PK\x07\x08PK") {
         Some(Format::Zip)
     } else if tar::sniff(head) {
@@ -272,7 +278,7 @@ impl Session {
     ) -> Result<(), Error> {
         let Some(level) = self.enter(format, chain, level, decoded, visitor) else { return Ok(()) };
         match format {
-            Format::Gzip | Format::Zstd | Format::Bzip2 => {
+            Format::Gzip | Format::Zstd | Format::Bzip2 | Format::Xz => {
                 let id = self.open_stream();
                 let result = match content {
                     Content::Bytes(bytes) => self.decode(format, id, chain, SliceInput::new(bytes), level, visitor),
@@ -328,6 +334,17 @@ impl Session {
                 }
                 Err(e) => {
                     visitor.error(chain, &archive_error(format!("zstd: {}", crate::error::io_message(&e))));
+                    Ok(())
+                }
+            },
+            Format::Xz => match xz::Decoder::new(input) {
+                Ok(d) => {
+                    let mut g = Guard::new(self, id, "xz", d);
+                    let r = self.unit(chain, Content::Reader(&mut g), level, true, visitor);
+                    g.drain(r)
+                }
+                Err(e) => {
+                    visitor.error(chain, &archive_error(format!("xz: {}", crate::error::io_message(&e))));
                     Ok(())
                 }
             },
