@@ -88,7 +88,21 @@ pub fn of(chain: &Chain, roots: &[PathBuf], bytes: Option<(&[u8], usize)>) -> Op
             return if l == TEST { Some(TEST) } else { label.or(Some(l)) };
         }
     }
-    label.or_else(|| is_docs_file(file).then_some(DOCS))
+    label.or_else(|| is_example_file(file).then_some(EXAMPLE)).or_else(|| is_docs_file(file).then_some(DOCS))
+}
+
+/// `examples-1.json`, `iam.examples.json`, `config.example.yml`, `settings.sample.py`.
+fn is_example_file(name: &[u8]) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let stem = memchr::memrchr(b'.', &lower).map_or(&lower[..], |i| &lower[..i]);
+    [&b"example"[..], b"examples", b"sample", b"samples"].iter().any(|w| {
+        stem == *w
+            || stem.starts_with(&[w, &b"-"[..]].concat())
+            || stem.starts_with(&[w, &b"_"[..]].concat())
+            || stem.ends_with(&[&b"."[..], w].concat())
+            || stem.ends_with(&[&b"_"[..], w].concat())
+            || stem.ends_with(&[&b"-"[..], w].concat())
+    })
 }
 
 /// `path` relative to the closest root it lies under (or `path` itself).
@@ -117,7 +131,7 @@ fn is_test_file(name: &[u8]) -> bool {
     if lower.ends_with(b"_test") || lower.ends_with(b"_tests") || lower.ends_with(b"_spec") || lower == b"conftest" {
         return true;
     }
-    if ext == b"py" && lower.starts_with(b"test_") {
+    if (ext == b"py" && lower.starts_with(b"test_")) || lower.starts_with(b"testing_") || lower == b"testing" {
         return true;
     }
     // `app.test.ts`, `api.spec.js`
@@ -145,9 +159,7 @@ fn from_text(file: &[u8], bytes: &[u8], offset: usize) -> Option<&'static str> {
         let before = &bytes[..offset];
         // Test modules go last in a Rust file by convention: everything after the first
         // `#[cfg(test)]` that opens a module is test code.
-        if let Some(i) = memchr::memmem::find(before, b"#[cfg(test)]")
-            && before[i..].windows(4).take(200).any(|w| w == b"mod ")
-        {
+        if memchr::memmem::find_iter(before, b"#[cfg(").any(|i| opens_test_module(&before[i..])) {
             return Some(TEST);
         }
         let line = line_start(bytes, offset);
@@ -159,6 +171,23 @@ fn from_text(file: &[u8], bytes: &[u8], offset: usize) -> Option<&'static str> {
         return Some(DOCS);
     }
     None
+}
+
+/// True when `text` starts with a `#[cfg(test)]` or `#[cfg(all(test, ...))]` attribute on a
+/// module (`mod tests {`, possibly after more attributes).
+fn opens_test_module(text: &[u8]) -> bool {
+    let Some(end) = memchr::memchr(b']', &text[..text.len().min(160)]) else { return false };
+    let attr = &text[..=end];
+    let test = attr == b"#[cfg(test)]" || (attr.starts_with(b"#[cfg(all(") && memchr::memmem::find(attr, b"test").is_some() && memchr::memmem::find(attr, b"not(test").is_none());
+    if !test {
+        return false;
+    }
+    let mut rest = text[end + 1..].trim_ascii_start();
+    while rest.starts_with(b"#[") {
+        let Some(close) = memchr::memchr(b']', &rest[..rest.len().min(200)]) else { return false };
+        rest = rest[close + 1..].trim_ascii_start();
+    }
+    rest.starts_with(b"mod ") || rest.starts_with(b"pub mod ") || rest.starts_with(b"pub(crate) mod ")
 }
 
 fn line_start(bytes: &[u8], offset: usize) -> usize {
@@ -221,6 +250,11 @@ mod tests {
             ("docs/guide.md", &[], Some(DOCS)),
             ("README.md", &[], Some(DOCS)),
             ("examples/app.js", &[], Some(EXAMPLE)),
+            ("botocore/data/iam/2010-05-08/examples-1.json", &[], Some(EXAMPLE)),
+            ("apis/kms-2014-11-01.examples.json", &[], Some(EXAMPLE)),
+            ("config.example.yml", &[], Some(EXAMPLE)),
+            ("src/transformers/testing_utils.py", &[], Some(TEST)),
+            ("src/resample.py", &[], None),
             ("examples/tests/app.js", &[], Some(TEST)),
             ("pkg.tgz", &["package/test/x.js"], Some(TEST)),
             ("pkg.tgz", &["package/lib/x.js"], None),
@@ -243,7 +277,7 @@ mod tests {
 
     #[test]
     fn by_text() {
-        let rs = "pub fn f() {}\n/// let t = \"KEY\";\npub fn g() {}\n#[cfg(test)]\nmod tests {\n    const T: &str = \"KEY\";\n}\n";
+        let rs = "#[cfg(any(feature = \"std\", test))]\nmod imp;\npub fn f() {}\n/// let t = \"KEY\";\npub fn g() {}\n#[cfg(all(test, feature = \"std\"))]\n#[allow(unused)]\nmod tests {\n    const T: &str = \"KEY\";\n}\n";
         let chain = Chain { path: PathBuf::from("crate/src/lib.rs"), members: vec![] };
         let at = |s: &str, n: usize| s.match_indices("KEY").nth(n).unwrap().0;
         assert_eq!(of(&chain, &[], Some((rs.as_bytes(), at(rs, 0)))), Some(DOCS));
