@@ -202,6 +202,35 @@ mod tests {
     }
 
     #[test]
+    fn known_public_values_are_low() {
+        let listed = "fb2612d824d39cc84081634d5e0af49e18aa944578f50f72659318fc6b136973";
+        assert!(known_public(listed));
+        assert!(!known_public(&fingerprint("private-key.pem", b"a key nobody has seen")));
+        assert!(!known_public("#"));
+        let mut rules = RuleSet::default();
+        rules
+            .add_toml(
+                "t",
+                "[[rule]]\nid = \"t.k\"\ndescription = \"d\"\ncategory = \"secret\"\nseverity = \"high\"\nkeywords = [\"k\"]\npattern = 'k'\nexamples = ['k']\nnegative_examples = ['x']\n",
+            )
+            .unwrap();
+        let mut f = FindingRecord {
+            rule: RuleId(0),
+            chain: Chain::file("a"),
+            line: None,
+            column: None,
+            secret: b"k".to_vec(),
+            entropy: None,
+            validated: None,
+            context: None,
+            known_public: false,
+        };
+        assert_eq!(f.severity(&rules), Severity::High);
+        f.known_public = true;
+        assert_eq!(f.severity(&rules), Severity::Low);
+    }
+
+    #[test]
     fn fingerprint_depends_on_rule_and_secret_only() {
         assert_eq!(fingerprint("a.b", b"s"), fingerprint("a.b", b"s"));
         assert_ne!(fingerprint("a.b", b"s"), fingerprint("a.c", b"s"));
