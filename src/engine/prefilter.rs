@@ -1,8 +1,8 @@
 //! The keyword prefilter: one aho-corasick automaton over every content rule's keywords
 //! (ASCII case-insensitive). A hit names the rules whose patterns must run around it.
 //!
-//! The search is non-overlapping (leftmost-longest), which is several times faster than an
-//! overlapping search over the same automaton. A keyword hidden inside or overlapping a reported
+//! The search is non-overlapping (standard semantics: a match is reported where it first ends),
+//! several times faster than an overlapping search over the same automaton. A keyword hidden inside or overlapping a reported
 //! hit (`token` inside `api_token`, `key_` overlapping `api_key_`) is not reported itself, so
 //! each keyword keeps the list of other keywords that could hide under it, with their offset, and
 //! a hit checks those few places in the text: the hidden keyword's rules run only where it really
@@ -56,7 +56,7 @@ impl Prefilter {
         let hidden = keywords.iter().map(|_| OnceLock::new()).collect();
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
+            .match_kind(MatchKind::Standard)
             .kind(Some(AhoCorasickKind::DFA))
             .build(&keywords)
             .map_err(|e| Error::new(ErrorKind::Rule, format!("cannot build the keyword automaton: {e}")))?;
