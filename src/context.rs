@@ -60,7 +60,7 @@ pub fn of(chain: &Chain, roots: &[PathBuf], bytes: Option<(&[u8], usize)>) -> Op
         .chain(chain.members.iter().flat_map(|m| m.split(|&b| b == b'/')))
         .filter(|p| !p.is_empty())
         .collect();
-    let Some((file, dirs)) = parts.split_last() else { return None };
+    let (file, dirs) = parts.split_last()?;
     let dir_label = |lower: &[u8]| {
         if TEST_DIRS.contains(&lower) || is_test_dir(lower) {
             Some(TEST)
@@ -83,10 +83,10 @@ pub fn of(chain: &Chain, roots: &[PathBuf], bytes: Option<(&[u8], usize)>) -> Op
     if is_test_file(file) {
         return Some(TEST);
     }
-    if let Some((bytes, offset)) = bytes {
-        if let Some(l) = from_text(file, bytes, offset) {
-            return if l == TEST { Some(TEST) } else { label.or(Some(l)) };
-        }
+    if let Some((bytes, offset)) = bytes
+        && let Some(l) = from_text(file, bytes, offset)
+    {
+        return if l == TEST { Some(TEST) } else { label.or(Some(l)) };
     }
     label.or_else(|| is_example_file(file).then_some(EXAMPLE)).or_else(|| is_docs_file(file).then_some(DOCS))
 }

@@ -93,7 +93,7 @@ impl Prefilter {
         for (j, other) in self.keywords.iter().enumerate() {
             if j != k {
                 list.extend(
-                    ((1 - other.len() as isize)..key.len() as isize)
+                    ((1 - other.len().cast_signed())..key.len().cast_signed())
                         .filter(|&d| agree(key, other, d))
                         .map(|d| (j as u32, d)),
                 );
@@ -137,7 +137,7 @@ impl Prefilter {
 /// True when `b` placed `d` bytes after the start of `a` overlaps it and agrees with it on every
 /// shared byte. (Keywords are lowercase.)
 fn agree(a: &[u8], b: &[u8], d: isize) -> bool {
-    let (la, lb) = (a.len() as isize, b.len() as isize);
+    let (la, lb) = (a.len().cast_signed(), b.len().cast_signed());
     let (from, to) = (d.max(0), (d + lb).min(la));
     from < to && (from..to).all(|i| a[i as usize] == b[(i - d) as usize])
 }
@@ -145,7 +145,7 @@ fn agree(a: &[u8], b: &[u8], d: isize) -> bool {
 /// True when occurrences of `a` and `b` can share bytes in some text.
 #[cfg(test)]
 fn can_overlap(a: &[u8], b: &[u8]) -> bool {
-    ((1 - b.len() as isize)..a.len() as isize).any(|d| agree(a, b, d))
+    ((1 - b.len().cast_signed())..a.len().cast_signed()).any(|d| agree(a, b, d))
 }
 
 #[cfg(test)]
