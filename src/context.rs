@@ -148,7 +148,9 @@ fn is_test_file(name: &[u8]) -> bool {
 fn is_docs_file(name: &[u8]) -> bool {
     let lower = name.to_ascii_lowercase();
     ["readme", "changelog", "changes", "history", "contributing"].iter().any(|p| lower.starts_with(p.as_bytes()))
-        || [".md", ".markdown", ".rst", ".adoc", ".asciidoc", ".mdx", ".rdoc"].iter().any(|e| lower.ends_with(e.as_bytes()))
+        || [".md", ".markdown", ".rst", ".adoc", ".asciidoc", ".mdx", ".rdoc"]
+            .iter()
+            .any(|e| lower.ends_with(e.as_bytes()))
 }
 
 /// Labels read from the text around `offset`: Rust test modules and doc comments, Python
@@ -178,7 +180,10 @@ fn from_text(file: &[u8], bytes: &[u8], offset: usize) -> Option<&'static str> {
 fn opens_test_module(text: &[u8]) -> bool {
     let Some(end) = memchr::memchr(b']', &text[..text.len().min(160)]) else { return false };
     let attr = &text[..=end];
-    let test = attr == b"#[cfg(test)]" || (attr.starts_with(b"#[cfg(all(") && memchr::memmem::find(attr, b"test").is_some() && memchr::memmem::find(attr, b"not(test").is_none());
+    let test = attr == b"#[cfg(test)]"
+        || (attr.starts_with(b"#[cfg(all(")
+            && memchr::memmem::find(attr, b"test").is_some()
+            && memchr::memmem::find(attr, b"not(test").is_none());
     if !test {
         return false;
     }
@@ -202,7 +207,10 @@ fn in_docstring(bytes: &[u8], offset: usize) -> bool {
     let mut at = 0;
     // Triple quotes toggle; the last unmatched one before `offset` opens the string we are in.
     while at < before.len() {
-        let next = [&b"\"\"\""[..], b"'''"].iter().filter_map(|q| memchr::memmem::find(&before[at..], q).map(|i| (i, *q))).min();
+        let next = [&b"\"\"\""[..], b"'''"]
+            .iter()
+            .filter_map(|q| memchr::memmem::find(&before[at..], q).map(|i| (i, *q)))
+            .min();
         let Some((i, q)) = next else { break };
         let start = at + i;
         let Some(close) = memchr::memmem::find(&before[start + 3..], q) else {
@@ -227,7 +235,8 @@ mod tests {
     use super::*;
 
     fn label(path: &str, members: &[&str]) -> Option<&'static str> {
-        let chain = Chain { path: PathBuf::from(path), members: members.iter().map(|m| m.as_bytes().to_vec()).collect() };
+        let chain =
+            Chain { path: PathBuf::from(path), members: members.iter().map(|m| m.as_bytes().to_vec()).collect() };
         of(&chain, &[], None)
     }
 

@@ -11,8 +11,7 @@ use crate::util::{self, Rng};
 /// Generated haystacks: rule examples, negatives, tokens and noise glued with random separators.
 fn haystack(rng: &mut Rng, pieces: usize) -> Vec<u8> {
     let rules = util::engine().rules();
-    let mut samples: Vec<String> =
-        rules
+    let mut samples: Vec<String> = rules
         .rules()
         .iter()
         .flat_map(|r| r.examples.iter().map(|e| e.input().to_string()).chain(r.negative_examples.iter().cloned()))

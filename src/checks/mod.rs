@@ -252,7 +252,9 @@ impl Checks {
                     if !keyed && kind.holds(b) {
                         host.finding(rule, chain, None, content_hash(b));
                     }
-                    found.into_iter().for_each(|f| host.report(f));
+                    for f in found {
+                        host.report(f);
+                    }
                     return Ok(());
                 }
                 Held::Whole(b) => (b, Content::Bytes(b)),

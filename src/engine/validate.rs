@@ -39,7 +39,8 @@ impl Validator {
             Validator::GithubChecksum | Validator::NpmChecksum => crc32_base62_tail(secret, 4),
             Validator::Base64UserPassword => decode_base64(secret).is_some_and(|d| user_password(&d)),
             Validator::Base64PrivateKey => decode_base64(secret).is_some_and(|d| {
-                d.starts_with(b"-----BEGIN ") && memchr::memmem::find(&d[..d.len().min(80)], b"PRIVATE KEY-----").is_some()
+                d.starts_with(b"-----BEGIN ")
+                    && memchr::memmem::find(&d[..d.len().min(80)], b"PRIVATE KEY-----").is_some()
             }),
         }
     }

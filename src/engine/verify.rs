@@ -63,8 +63,16 @@ impl Compiled {
         let fits = super::WINDOW_BEFORE + super::WINDOW_AFTER;
         match hir.properties().maximum_len() {
             Some(n) if n <= fits => {}
-            Some(n) => return Err(err(format!("a match can be {n} bytes long, over the {fits}-byte window around its keyword\nhint: bound every repetition so that a match stays under {fits} bytes"))),
-            None => return Err(err(format!("a match can be unboundedly long and would not fit the {fits}-byte window around its keyword\nhint: replace '+', '*' and '{{n,}}' with bounded repetitions such as '{{1,64}}'"))),
+            Some(n) => {
+                return Err(err(format!(
+                    "a match can be {n} bytes long, over the {fits}-byte window around its keyword\nhint: bound every repetition so that a match stays under {fits} bytes"
+                )));
+            }
+            None => {
+                return Err(err(format!(
+                    "a match can be unboundedly long and would not fit the {fits}-byte window around its keyword\nhint: replace '+', '*' and '{{n,}}' with bounded repetitions such as '{{1,64}}'"
+                )));
+            }
         }
         let groups = hir.properties().explicit_captures_len() + 1;
         let secret_group = rule.secret_group.unwrap_or(usize::from(groups > 1));

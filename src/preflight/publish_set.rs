@@ -342,7 +342,12 @@ fn sdist_members(path: &Path) -> io::Result<Vec<String>> {
     if let Some(message) = names.1 {
         return Err(io::Error::new(io::ErrorKind::InvalidData, message));
     }
-    Ok(names.0.into_iter().filter_map(|n| n.split_once('/').map(|(_, rest)| rest.to_string())).filter(|n| !n.is_empty()).collect())
+    Ok(names
+        .0
+        .into_iter()
+        .filter_map(|n| n.split_once('/').map(|(_, rest)| rest.to_string()))
+        .filter(|n| !n.is_empty())
+        .collect())
 }
 
 /// Lifecycle scripts npm would run on publish that `--ignore-scripts` skipped.

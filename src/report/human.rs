@@ -147,8 +147,7 @@ pub fn summary_line(s: &Summary, findings: &[FindingRecord], rules: &RuleSet) ->
         .iter()
         .filter_map(|&c| {
             let n = findings.iter().filter(|f| f.context == c).count();
-            (n > 0 && n < findings.len() || n > 0 && c.is_some())
-                .then(|| format!("{n} {}", c.unwrap_or(context::RUNTIME)))
+            (n > 0 && (n < findings.len() || c.is_some())).then(|| format!("{n} {}", c.unwrap_or(context::RUNTIME)))
         })
         .collect();
     if !by_context.is_empty() {
