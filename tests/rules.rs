@@ -89,6 +89,31 @@ negative_examples = ["y"]
 }
 
 #[test]
+fn a_pattern_that_cannot_fit_the_window_is_refused_and_examples_state_their_secret() {
+    let rule = |pattern: &str, examples: &str| {
+        format!(
+            "[[rule]]\nid = \"demo.tok\"\ndescription = \"d\"\ncategory = \"secret\"\nseverity = \"high\"\nkeywords = [\"tok_\"]\npattern = \"{pattern}\"\nexamples = [{examples}]\nnegative_examples = [\"tok_\"]\n"
+        )
+    };
+    for unbounded in [r"tok_[a-z0-9]+", r"tok_[a-z0-9]{8,}", r"tok_[a-z0-9]{3000}"] {
+        let mut set = RuleSet::default();
+        set.add_toml("w.toml", &rule(unbounded, "'tok_abcd1234'")).unwrap();
+        let err = sluicebox::Engine::new(set).unwrap_err().to_string();
+        assert!(err.contains("demo.tok") && err.contains("window"), "{unbounded}: {err}");
+    }
+    let check = |examples: &str| {
+        let mut set = RuleSet::default();
+        set.add_toml("w.toml", &rule("tok_[a-z0-9]{8}", examples)).unwrap();
+        check::check(&sluicebox::Engine::new(set).unwrap())
+    };
+    assert!(check("{ input = 'x tok_abcd1234', secret = 'tok_abcd1234' }").is_empty());
+    let wrong = check("{ input = 'x tok_abcd1234', secret = 'tok_abcd9999' }");
+    assert_eq!(wrong.len(), 1, "{wrong:?}");
+    assert!(wrong[0].message.contains("not the stated secret"), "{}", wrong[0]);
+    assert_eq!(check("'no token here'").len(), 1);
+}
+
+#[test]
 fn hard_negatives_stay_quiet() {
     // The placeholders and hashes every secret scanner trips over (DESIGN.md, issue 3).
     let text = concat!(
@@ -104,6 +129,17 @@ fn hard_negatives_stay_quiet() {
         "integrity = \"sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==\"\n",
         "resolved \"https://registry.yarnpkg.com/left-pad/-/left-pad-1.3.0.tgz#5b8a3a7765dfe001261dde915589e782f8c94d1e\"\n",
         "checksum = \"8f5a4c1e7bd7d1f2ce9c1b0b7a1d1a0f9e3b2c4d5e6f7a8b9c0d1e2f3a4b5c6d\"\n",
+        // The false-positive classes read on the registry mirror (issue 11), made up.
+        "NextToken = \"eyJMYXN0RXZhbHVhdGVkS2V5IjogeyJpZCI6IHsiUyI6ICJhYmMifX19\"\n",
+        "NextToken = \"AAEAAXo2bWFwS2V5c1Q4ZzJ2QnR5aXpzN0ZFZ2tQQg\"\n",
+        "IdempotencyToken = \"3f1c9a7e-2b4d-4e8f-9a1b-6c5d4e3f2a1b-77aa\"\n",
+        "SecretArn = \"arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf\"\n",
+        "secret_name = \"prod/payments/stripe-webhook-signing\"\n",
+        "password = \"md5$1a2b3c$9f86d081884c7d659a2feaa0c55ad015\"\n",
+        "DB = f\"postgresql://{user}:{password}@{host}:5432/{name}\"\n",
+        "URL = \"mongodb://${MONGO_USER}:${MONGO_PASSWORD}@mongo:27017/app\"\n",
+        "DSN = \"postgres://app@db1.internal:5432,app@db2.internal:5433/prod?target_session_attrs=read-write\"\n",
+        "const EXCHANGE = \"exchangeRecaptchaV3Token\"; token: \"exchangeRecaptchaV3Token\"\n",
     );
     let engine = util::engine();
     let mut found = Vec::new();
