@@ -461,7 +461,7 @@ fn a_killed_run_is_resumed_from_the_state_store() {
         .unwrap();
     // Kill it once it has written something (or let it finish: the assertions hold either way).
     loop {
-        let written = std::fs::read(&out).map(|b| b.contains(&b'\n')).unwrap_or(false);
+        let written = std::fs::read(&out).is_ok_and(|b| b.contains(&b'\n'));
         if written || child.try_wait().unwrap().is_some() {
             break;
         }

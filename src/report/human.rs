@@ -1,6 +1,6 @@
 //! Terminal text. Findings are buffered, sorted and grouped by package (a header line naming
-//! `ecosystem:name@version`, issue 12), then by file (a blank line between files); each line starts with its full location `path!member:line:col` so editors and
-//! terminals can jump to it, then severity, rule id, description and the masked secret. One
+//! `ecosystem:name@version`, issue 12), then by file (a blank line between files); each line
+//! starts with its full location `path!member:line:col` so editors and terminals can jump to it, then severity, rule id, description and the masked secret. One
 //! remediation hint per rule family follows the findings, then one summary line. Control
 //! characters in names and secrets are escaped; color only when asked (the CLI enables it on a
 //! tty without `NO_COLOR`). Errors go to stderr as they happen.
