@@ -437,7 +437,7 @@ fn state_replays_unchanged_archives_and_is_invalidated_by_new_rules() {
     std::fs::write(
         &rule,
         "[[rule]]\nid = \"test.name\"\ndescription = \"package name\"\ncategory = \"secret\"\nseverity = \"low\"\n\
-         keywords = [\"\\\"name\\\"\"]\npattern = '''\"name\":\"(p[0-9]+)\"'''\nexamples = ['\"name\":\"p1\"']\n\
+         keywords = [\"\\\"name\\\"\"]\npattern = '''\"name\":\"(p[0-9]{1,6})\"'''\nexamples = ['\"name\":\"p1\"']\n\
          negative_examples = [\"name\"]\n",
     )
     .unwrap();
