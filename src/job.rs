@@ -61,12 +61,20 @@ pub struct Finished {
 impl JobBuffer {
     /// Starts a new input.
     pub fn clear(&mut self) {
-        self.records.clear();
+        // A big archive's buffers are not kept for the next input: memory follows the input.
+        fn reset<T>(v: &mut Vec<T>) {
+            if v.capacity() > 4096 {
+                *v = Vec::new();
+            } else {
+                v.clear();
+            }
+        }
+        reset(&mut self.records);
+        reset(&mut self.members);
+        reset(&mut self.maps);
         self.totals = Totals::default();
         self.archive = false;
         self.packages.clear();
-        self.members.clear();
-        self.maps.clear();
     }
 
     /// An archive was opened at `chain`.
