@@ -230,6 +230,7 @@ mod tests {
             validated: None,
             context: None,
             known_public: false,
+            meta: None,
         };
         assert_eq!(f.severity(&rules), Severity::High);
         f.known_public = true;
