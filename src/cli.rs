@@ -40,6 +40,33 @@ enum Command {
     /// Record the current findings so later scans report only new ones (--baseline)
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// Group the findings of a JSON Lines scan into secrets, with the packages and versions
+    /// that carry each
+    Report(ReportArgs),
+    /// Combine the JSON Lines outputs of sharded scans (--shard K/N) into one, deduplicated
+    Merge(MergeArgs),
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// A JSON Lines output of 'sluice scan' or 'sluice merge' ('-' reads stdin)
+    scan: PathBuf,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    format: ListFormat,
+    /// Write the report to FILE instead of stdout
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// JSON Lines outputs of the shards
+    #[arg(required = true)]
+    shards: Vec<PathBuf>,
+    /// Write the merged JSON Lines to FILE instead of stdout
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -166,6 +193,17 @@ struct ScanArgs {
     /// (tests and fixtures), docs (docs, READMEs, doc comments), example [default: all]
     #[arg(long, value_enum, value_delimiter = ',', value_name = "CONTEXT")]
     context: Vec<ContextArg>,
+    /// Scan only the inputs whose path below the scan root hashes to K of N (1-based), to
+    /// split a mirror over N machines; 'sluice merge' combines the outputs
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
+    /// Remember each input archive's records in this SQLite file; later scans skip unchanged
+    /// archives and replay their records
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+    /// With --state: scan everything again (and refresh the store)
+    #[arg(long, requires = "state")]
+    rescan: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -191,7 +229,12 @@ impl ScanArgs {
         let baseline = self.baseline.clone();
         let (no_progress, quiet) = (self.no_progress, self.quiet);
         let (max_depth, max_archive_bytes, max_ratio) = (self.max_depth, self.max_archive_bytes, self.max_ratio);
+        let shard = self.shard.as_deref().map(sluicebox::shard::Shard::parse).transpose()?;
+        let (state, rescan) = (self.state.clone(), self.rescan);
         let mut config = self.into_config();
+        config.shard = shard;
+        config.state = state;
+        config.rescan = rescan;
         if staged {
             let cwd = std::env::current_dir().context("cannot read the current directory")?;
             config.staged = Some(staged::toplevel(&cwd)?);
@@ -283,6 +326,8 @@ pub fn main() -> i32 {
         Command::Baseline(BaselineCommand::Create { scan }) => baseline_create(scan),
         Command::Rules(RulesCommand::List { format }) => rules_list(format),
         Command::Rules(RulesCommand::Check { files }) => rules_check(&files),
+        Command::Report(args) => run_report(&args),
+        Command::Merge(args) => run_merge(&args),
     };
     match result {
         Ok(code) => code,
@@ -359,6 +404,58 @@ fn baseline_create(args: ScanArgs) -> Result<i32> {
         );
     }
     Ok(if outcome.summary.errors > 0 { 2 } else { 0 })
+}
+
+fn create_output(output: Option<&Path>) -> Result<Box<dyn Write>> {
+    Ok(match output {
+        Some(path) => Box::new(io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("cannot create output file '{}'", path.display()))?,
+        )),
+        None => Box::new(io::BufWriter::new(io::stdout().lock())),
+    })
+}
+
+fn open_input(path: &Path) -> Result<Box<dyn io::BufRead>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(io::BufReader::new(io::stdin())));
+    }
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open '{}'", path.display()))?;
+    Ok(Box::new(io::BufReader::new(file)))
+}
+
+/// `sluice report`: exit 1 when the scan holds secrets, 0 when it holds none.
+fn run_report(args: &ReportArgs) -> Result<i32> {
+    use sluicebox::report::group;
+    let secrets =
+        group::group(open_input(&args.scan)?).with_context(|| format!("cannot read '{}'", args.scan.display()))?;
+    let mut out = create_output(args.output.as_deref())?;
+    match args.format {
+        ListFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &group::to_json(&secrets))?;
+            writeln!(out)?;
+        }
+        ListFormat::Human => group::human(&secrets, &mut out)?,
+    }
+    out.flush()?;
+    Ok(i32::from(!secrets.is_empty()))
+}
+
+/// `sluice merge`: exit 1 when the merged output holds findings, 2 when a shard did not finish
+/// (no summary record) and none were found.
+fn run_merge(args: &MergeArgs) -> Result<i32> {
+    let inputs = args.shards.iter().map(|p| open_input(p)).collect::<Result<Vec<_>>>()?;
+    let mut out = create_output(args.output.as_deref())?;
+    let merged = sluicebox::report::merge::merge(inputs, &mut out).context("cannot merge")?;
+    if merged.incomplete > 0 {
+        eprintln!("sluice: warning: {} shard outputs have no summary (did the shard finish?)", merged.incomplete);
+    }
+    Ok(if merged.findings > 0 {
+        1
+    } else if merged.incomplete > 0 || merged.errors > 0 {
+        2
+    } else {
+        0
+    })
 }
 
 fn rules_list(format: ListFormat) -> Result<i32> {

@@ -75,6 +75,12 @@ pub struct Config {
     /// Only findings in these contexts are reported (`--context`: `runtime`, `test`, `docs`,
     /// `example`); empty reports every context.
     pub contexts: Vec<String>,
+    /// Scan only this share of the inputs (`--shard K/N`, issue 12).
+    pub shard: Option<crate::shard::Shard>,
+    /// The state store of incremental scans (`--state FILE`, issue 12).
+    pub state: Option<PathBuf>,
+    /// Ignore what the state store holds (and refresh it).
+    pub rescan: bool,
 }
 
 impl Config {
@@ -137,6 +143,9 @@ impl Default for Config {
             quiet: false,
             min_confidence: Confidence::Low,
             contexts: Vec::new(),
+            shard: None,
+            state: None,
+            rescan: false,
         }
     }
 }

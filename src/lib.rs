@@ -22,11 +22,15 @@ pub mod context;
 pub mod engine;
 pub mod error;
 pub mod input;
+pub mod job;
+pub mod package;
 pub mod preflight;
 pub mod progress;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod shard;
+pub mod state;
 
 pub use config::{Config, Format};
 pub use engine::{Engine, Finding, Scratch};

@@ -22,9 +22,12 @@ use crate::input::archive::Expander;
 use crate::input::staged::{self, Blob, EntryKind};
 use crate::input::walk::{self, Entry};
 use crate::input::{Chain, Content, SkipReason, Visitor, lines, mmap, window};
+use crate::job::{JobBuffer, MapTallies, Msg, Outbox};
+use crate::package::Vendored;
 use crate::progress::{Progress, Snapshot};
 use crate::report::{FindingRecord, Record, Reporter, Summary};
 use crate::rules::{RuleId, RuleSet, Severity};
+use crate::state::{Lookup, Store};
 
 /// What a scan returns besides the records it reported.
 #[derive(Clone, Debug, Default)]
@@ -129,8 +132,21 @@ pub fn run(
         .thread_name(|i| format!("sluice-worker-{i}"))
         .build()
         .map_err(|e| Error::new(ErrorKind::Config, format!("cannot start {threads} threads: {e}")))?;
-    let (record_tx, record_rx) = bounded::<Record>(4096);
+    let (record_tx, record_rx) = bounded::<Msg>(4096);
+    let record_tx = Outbox(record_tx);
     let expander = Expander { limits: config.limits, enabled: config.archives };
+    let shared = Shared {
+        vendored: Vendored::default(),
+        map_ids: crate::checks::mapsummary::Ids::new(engine.rules()),
+        store: match &config.state {
+            Some(path) => {
+                let version = crate::state::rules_version(engine.rules(), config);
+                Some(Store::open(path, version, config.rescan)?)
+            }
+            None => None,
+        },
+    };
+    let mut tallies = MapTallies::default();
 
     let mut outcome = Outcome::default();
     let mut write_error = None;
@@ -138,6 +154,7 @@ pub fn run(
         let counters = &counters;
         let filters = &filters;
         let checks = &checks;
+        let shared = &shared;
         s.spawn(move || {
             let (job_tx, job_rx) = bounded::<Job>(1024);
             std::thread::scope(|s2| {
@@ -146,7 +163,10 @@ pub fn run(
                 s2.spawn(move || produce(config, filters, &job_tx, &walker_records, cancel));
                 pool.install(|| {
                     job_rx.into_iter().par_bridge().for_each_init(
-                        || Worker::new(engine, expander, config.io, filters, checks, record_tx.clone(), counters),
+                        || {
+                            Worker::new(engine, expander, config.io, filters, checks, record_tx.clone(), counters)
+                                .shared(shared)
+                        },
                         |worker, job| {
                             if !cancel.load(Ordering::Relaxed) {
                                 worker.job(job);
@@ -158,9 +178,9 @@ pub fn run(
             drop(record_tx);
         });
         let mut progress = config.progress.then(|| Progress::new(io::stderr()));
-        while let Some(mut record) = next_record(&record_rx, progress.as_mut(), counters, outcome.summary.findings) {
+        let mut deliver = |mut record: Record, progress: Option<&mut Progress<io::Stderr>>| {
             if write_error.is_some() {
-                continue; // drain so workers never block
+                return; // drain so workers never block
             }
             if let Record::Finding(f) = &mut record {
                 f.known_public = crate::report::known_public(&f.fingerprint(engine.rules()));
@@ -169,15 +189,15 @@ pub fn run(
                 && b.contains(&f.fingerprint(engine.rules()))
             {
                 outcome.summary.suppressed += 1;
-                continue;
+                return;
             }
             if let Record::Finding(f) = &record
                 && !config.reports(engine.rules().get(f.rule).confidence(), f.context)
             {
                 outcome.summary.filtered += 1;
-                continue;
+                return;
             }
-            if let (Some(p), Record::Error { .. }) = (progress.as_mut(), &record) {
+            if let (Some(p), Record::Error { .. }) = (progress, &record) {
                 p.clear(); // the human reporter prints errors on stderr now
             }
             tally(&mut outcome, engine.rules(), &record);
@@ -185,7 +205,33 @@ pub fn run(
                 cancel.store(true, Ordering::Relaxed);
                 write_error = Some(e);
             }
+        };
+        let (mut found, mut replayed) = (0, 0);
+        while let Some(msg) = next_record(&record_rx, progress.as_mut(), counters, found) {
+            match msg {
+                Msg::Record(record) => deliver(record, progress.as_mut()),
+                Msg::Done(done) => {
+                    let done = *done;
+                    replayed += u64::from(done.replayed);
+                    if let (Some(store), Some(key)) = (&shared.store, &done.store) {
+                        // Stored before the baseline applies: a replay goes through it again.
+                        if let Err(e) = store.put(key, &done.records, done.totals, engine.rules()) {
+                            deliver(Record::Error { chain: Chain::file(key_path(key)), message: e.to_string() }, None);
+                        }
+                    }
+                    tallies.merge(done.tallies);
+                    for record in done.records {
+                        found += u64::from(matches!(record, Record::Finding(_)));
+                        deliver(record, progress.as_mut());
+                    }
+                }
+            }
         }
+        // Source maps of trees on disk: one summary per package, now that every file is in.
+        for record in std::mem::take(&mut tallies).findings(shared.map_ids) {
+            deliver(record, progress.as_mut());
+        }
+        outcome.summary.replayed = replayed;
         if let Some(p) = progress.as_mut() {
             p.clear();
         }
@@ -210,13 +256,24 @@ pub fn run(
     }
 }
 
-/// The next record, redrawing the progress line (if any) while waiting for it.
+/// What every worker shares besides the engine and checks (issue 12).
+struct Shared {
+    vendored: Vendored,
+    map_ids: crate::checks::mapsummary::Ids,
+    store: Option<Store>,
+}
+
+fn key_path(key: &crate::state::Key) -> PathBuf {
+    key.path().to_path_buf()
+}
+
+/// The next message, redrawing the progress line (if any) while waiting for it.
 fn next_record(
-    rx: &Receiver<Record>,
+    rx: &Receiver<Msg>,
     progress: Option<&mut Progress<io::Stderr>>,
     counters: &Counters,
     findings: u64,
-) -> Option<Record> {
+) -> Option<Msg> {
     let Some(p) = progress else { return rx.recv().ok() };
     loop {
         p.tick(Instant::now(), || Snapshot {
@@ -258,7 +315,7 @@ enum Job {
 }
 
 /// Walks the inputs, sending files to the workers and skips/errors straight to the reporter.
-fn produce(config: &Config, filters: &Filters, jobs: &Sender<Job>, records: &Sender<Record>, cancel: &AtomicBool) {
+fn produce(config: &Config, filters: &Filters, jobs: &Sender<Job>, records: &Outbox, cancel: &AtomicBool) {
     if let Some(top) = &config.staged {
         produce_staged(top, config.io.read_max, filters, jobs, records, cancel);
         return;
@@ -276,6 +333,7 @@ fn produce(config: &Config, filters: &Filters, jobs: &Sender<Job>, records: &Sen
             Entry::File(path) if filters.exclude.as_ref().is_some_and(|x| roots.iter().any(|r| x.path(r, &path))) => {
                 records.send(excluded(Chain::file(path))).is_ok()
             }
+            Entry::File(path) if config.shard.is_some_and(|s| !s.selects(&roots, &path)) => true,
             Entry::File(path) => jobs.send(Job::File(path)).is_ok(),
             Entry::Skipped(chain, reason, message) => records.send(Record::Skipped { chain, reason, message }).is_ok(),
             Entry::Error(chain, e) => records.send(Record::Error { chain, message: e.message().to_string() }).is_ok(),
@@ -293,7 +351,7 @@ fn produce_staged(
     max_inline: u64,
     filters: &Filters,
     jobs: &Sender<Job>,
-    records: &Sender<Record>,
+    records: &Outbox,
     cancel: &AtomicBool,
 ) {
     let fail = |e: &Error| {
@@ -352,7 +410,10 @@ struct Worker<'a> {
     repos: HashSet<Chain>,
     /// When set, findings are collected here instead of sent (see `checks::Host::scan_collect`).
     capture: Option<Vec<FindingRecord>>,
-    records: Sender<Record>,
+    records: Outbox,
+    /// The current top-level input's records and what attributes them (issue 12).
+    buffer: JobBuffer,
+    shared: Option<&'a Shared>,
     counters: &'a Counters,
     read_buf: Vec<u8>,
     window_buf: Vec<u8>,
@@ -366,7 +427,7 @@ impl<'a> Worker<'a> {
         io: IoOptions,
         filters: &'a Filters,
         checks: &'a Checks,
-        records: Sender<Record>,
+        records: Outbox,
         counters: &'a Counters,
     ) -> Self {
         Worker {
@@ -379,6 +440,8 @@ impl<'a> Worker<'a> {
             repos: HashSet::new(),
             capture: None,
             records,
+            buffer: JobBuffer::default(),
+            shared: None,
             counters,
             read_buf: Vec::new(),
             window_buf: Vec::new(),
@@ -386,7 +449,45 @@ impl<'a> Worker<'a> {
         }
     }
 
+    fn shared(mut self, shared: &'a Shared) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
     fn job(&mut self, job: Job) {
+        self.buffer.clear();
+        let key = match (&job, self.shared.and_then(|s| s.store.as_ref())) {
+            (Job::File(path), Some(store)) => match store.lookup(path, self.engine.rules()) {
+                Ok(Lookup::Hit(records, totals)) => return self.replay(path, records, totals),
+                Ok(Lookup::Miss(key)) => Some(key),
+                Err(_) => None, // unreadable: the scan reports why
+            },
+            _ => None,
+        };
+        let path = match &job {
+            Job::File(p) | Job::Staged(p, _) | Job::StagedLarge(p, _, _) => p.clone(),
+            Job::Stdin => PathBuf::from("-"),
+        };
+        self.scan_job(job);
+        let mut done = match self.shared {
+            Some(s) => self.buffer.finish(&path, &s.vendored, s.map_ids),
+            None => crate::job::Finished { records: std::mem::take(&mut self.buffer.records), ..Default::default() },
+        };
+        done.store = key;
+        self.records.done(done);
+    }
+
+    /// An unchanged input: its stored records and totals, as if it had been scanned.
+    fn replay(&mut self, path: &Path, records: Vec<Record>, totals: crate::job::Totals) {
+        self.counters.files.fetch_add(totals.files, Ordering::Relaxed);
+        self.counters.bytes.fetch_add(totals.bytes, Ordering::Relaxed);
+        self.counters.archives.fetch_add(totals.archives, Ordering::Relaxed);
+        self.counters.members.fetch_add(totals.members, Ordering::Relaxed);
+        let _ = path;
+        self.records.done(crate::job::Finished { records, totals, replayed: true, ..Default::default() });
+    }
+
+    fn scan_job(&mut self, job: Job) {
         self.repos.clear();
         let chain = match &job {
             Job::File(p) | Job::Staged(p, _) | Job::StagedLarge(p, _, _) => Chain::file(p),
@@ -444,6 +545,7 @@ impl<'a> Worker<'a> {
             return Ok(());
         }
         self.counters.files.fetch_add(1, Ordering::Relaxed);
+        self.buffer.totals.files += 1;
         let len = meta.len();
         let expander = self.expander;
         if len <= self.io.read_max {
@@ -467,9 +569,9 @@ impl<'a> Worker<'a> {
         }
     }
 
-    fn send(&self, record: Record) {
-        // The reporter is gone only when output failed; the scan is being cancelled then.
-        let _ = self.records.send(record);
+    fn send(&mut self, record: Record) {
+        // Held until the input is done (see `job`), then sent with its package.
+        self.buffer.records.push(record);
     }
 
     /// Turns engine findings in `bytes` into records (inline allows applied).
@@ -499,18 +601,18 @@ impl<'a> Worker<'a> {
                 validated: f.validated,
                 context: crate::context::of(chain, &self.filters.roots, Some((bytes, f.span.start))),
                 known_public: false,
+                meta: None,
             };
             match &mut self.capture {
                 Some(captured) => captured.push(record),
-                None => {
-                    let _ = self.records.send(Record::Finding(record));
-                }
+                None => self.buffer.records.push(Record::Finding(record)),
             }
         }
     }
 
     fn scan_bytes(&mut self, chain: &Chain, bytes: &[u8]) {
         self.counters.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        self.buffer.totals.bytes += bytes.len() as u64;
         if let Some(text) = guess_utf16(bytes) {
             // A guess (no BOM): the raw bytes are scanned below as well, so a wrong guess hides
             // nothing (issue 7: PowerShell and .NET write BOM-less UTF-16).
@@ -542,6 +644,7 @@ impl<'a> Worker<'a> {
         }
         let n = result.map_err(|e| Error::new(ErrorKind::Io, crate::error::io_message(&e)))?;
         self.counters.bytes.fetch_add(n, Ordering::Relaxed);
+        self.buffer.totals.bytes += n;
         Ok(())
     }
 }
@@ -553,6 +656,9 @@ impl Visitor for Worker<'_> {
         {
             self.send(excluded(chain.clone()));
             return Ok(());
+        }
+        if let Content::Bytes(bytes) = &content {
+            self.buffer.leaf(chain, bytes);
         }
         let checks = self.checks;
         if let Some(plan) = checks.plan(chain) {
@@ -577,12 +683,14 @@ impl Visitor for Worker<'_> {
 
     fn archive_opened(&mut self, chain: &Chain) {
         self.counters.archives.fetch_add(1, Ordering::Relaxed);
+        self.buffer.archive_opened(chain);
         let checks = self.checks;
         checks.archive_opened(chain, self);
     }
 
-    fn member(&mut self, _chain: &Chain) {
+    fn member(&mut self, chain: &Chain) {
         self.counters.members.fetch_add(1, Ordering::Relaxed);
+        self.buffer.member(chain);
     }
 }
 
@@ -601,6 +709,7 @@ impl checks::Host for Worker<'_> {
             validated: None,
             context: crate::context::of(chain, &self.filters.roots, None),
             known_public: false,
+            meta: None,
         };
         self.send(Record::Finding(record));
     }
@@ -635,6 +744,10 @@ impl checks::Host for Worker<'_> {
 
     fn first_in_input(&mut self, key: &Chain) -> bool {
         self.repos.insert(key.clone())
+    }
+
+    fn source_map(&mut self, facts: crate::checks::mapsummary::MapFacts) {
+        self.buffer.source_map(facts);
     }
 }
 
@@ -754,9 +867,9 @@ mod tests {
         let filters = Filters::new(&config).unwrap();
         let checks = Checks::new(engine.rules(), config.limits, &config.inputs);
         let counters = Counters::default();
-        let (tx, rx) = crossbeam_channel::unbounded();
+        let (tx, rx) = crossbeam_channel::unbounded::<Msg>();
         let expander = Expander { limits: config.limits, enabled: true };
-        let mut worker = Worker::new(&engine, expander, config.io, &filters, &checks, tx, &counters);
+        let mut worker = Worker::new(&engine, expander, config.io, &filters, &checks, Outbox(tx), &counters);
         // The same catch as `job` around a unit that panics half-way through a scan.
         let result = catch_unwind(AssertUnwindSafe(|| -> Result<(), Error> {
             worker.scan_bytes(&Chain::file("before.js"), b"x = 1");
@@ -767,8 +880,9 @@ mod tests {
         let tail = crate::engine::validate::base62_6(crc32fast::hash(body.as_bytes()));
         let token = format!("ghp_{body}{}", std::str::from_utf8(&tail).unwrap());
         worker.scan_bytes(&Chain::file("next.js"), format!("t = '{token}'").as_bytes());
+        let records = std::mem::take(&mut worker.buffer.records);
         drop(worker);
-        let records: Vec<Record> = rx.try_iter().collect();
+        assert_eq!(rx.try_iter().count(), 0, "held until the input is done");
         assert_eq!(records.len(), 2, "{records:?}");
         match &records[0] {
             Record::Error { chain, message } => {

@@ -76,6 +76,7 @@ fn archive_chains_whole_files_and_errors_are_valid() {
             validated: Some("checksum"),
             context: Some("test"),
             known_public: false,
+            meta: None,
         })
     };
     let nested = Chain::file("dist/pkg.tgz").child("package/inner.zip").child("src/.env");

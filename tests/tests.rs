@@ -10,6 +10,7 @@ mod human;
 mod io;
 mod oracle;
 mod preflight;
+mod registry;
 mod regression;
 mod rules;
 mod sarif;

@@ -12,6 +12,7 @@
 
 pub mod credfiles;
 pub mod git;
+pub mod mapsummary;
 pub mod sourcemap;
 
 use std::collections::HashSet;
@@ -43,15 +44,17 @@ pub trait Host {
     fn report(&mut self, finding: FindingRecord);
     /// True the first time `key` is seen within the current top-level input.
     fn first_in_input(&mut self, key: &Chain) -> bool;
+    /// A source map (or a script's inline maps) was read: counted per package, reported as a
+    /// summary when the package is complete ([`mapsummary`]).
+    fn source_map(&mut self, facts: mapsummary::MapFacts);
 }
 
 /// The rule ids the checks report under; `None` when the rule is not loaded (disabled).
 #[derive(Clone, Debug)]
 struct Ids {
     credential: [Option<RuleId>; Kind::ALL.len()],
-    map_file: Option<RuleId>,
-    map_inline: Option<RuleId>,
     repository: Option<RuleId>,
+    gitdir_file: Option<RuleId>,
     remote_credentials: Option<RuleId>,
 }
 
@@ -139,9 +142,8 @@ impl Checks {
     pub fn new(rules: &RuleSet, limits: Limits, roots: &[PathBuf]) -> Checks {
         let ids = Ids {
             credential: Kind::ALL.map(|k| rules.find(k.rule_id())),
-            map_file: rules.find("source-map.file"),
-            map_inline: rules.find("source-map.inline"),
             repository: rules.find("git.repository"),
+            gitdir_file: rules.find("git.gitdir-file"),
             remote_credentials: rules.find("git.remote-credentials"),
         };
         let severities = rules.rules().iter().map(|r| r.severity).collect();
@@ -184,8 +186,8 @@ impl Checks {
         match plan.unit {
             Unit::Plain => host.scan(chain, content),
             Unit::Credential(kind) => self.credential_file(kind, chain, content, host),
-            Unit::SourceMap => self.source_map(chain, content, host),
-            Unit::Script => self.script(chain, content, host),
+            Unit::SourceMap => Self::source_map(chain, content, host),
+            Unit::Script => Self::script(chain, content, host),
             Unit::GitFile => self.git_file(chain, content, host),
             Unit::Git(git::Part::Config) => self.git_config(chain, content, host),
             Unit::Git(git::Part::LooseObject) => git::loose_object(chain, content, &self.limits, host),
@@ -223,8 +225,26 @@ impl Checks {
             }
             Chain::file(dir)
         };
-        let secret = repo.to_string().into_bytes();
+        // The fingerprint must not depend on where the scan ran (issue 12): the repository's
+        // place inside the archive, or below the scan root, not the absolute path.
+        let secret = self.relative_name(&repo);
         host.finding(rule, &repo, None, secret);
+    }
+
+    /// `chain` without the part that depends on where the scan ran: the member names of an
+    /// archive's insides, or the path below the scan root of a file on disk.
+    fn relative_name(&self, chain: &Chain) -> Vec<u8> {
+        if !chain.members.is_empty() {
+            return chain.members.join(&b'!');
+        }
+        let rel = self
+            .roots
+            .iter()
+            .filter_map(|r| chain.path.strip_prefix(r).ok())
+            .min_by_key(|rel| rel.as_os_str().len())
+            .filter(|rel| !rel.as_os_str().is_empty())
+            .unwrap_or_else(|| chain.path.file_name().map_or(chain.path.as_path(), Path::new));
+        rel.as_os_str().as_encoded_bytes().to_vec()
     }
 
     /// True the first time an on-disk repository is seen, and only for one below a scan root
@@ -267,14 +287,13 @@ impl Checks {
         })
     }
 
-    fn source_map(&self, chain: &Chain, content: Content<'_>, host: &mut dyn Host) -> Result<(), Error> {
+    fn source_map(chain: &Chain, content: Content<'_>, host: &mut dyn Host) -> Result<(), Error> {
         hold(content, sourcemap::MAP_CAP, |held| match held {
             Held::Whole(json) => {
-                let (parsed, ok, seen) = decode_map(chain, json, host);
-                if parsed.is_map
-                    && let Some(rule) = self.ids.map_file
-                {
-                    host.finding(rule, chain, None, content_hash(json));
+                let (parsed, ok, seen, embedded) = decode_map(chain, json, host);
+                if parsed.is_map {
+                    let build_path = parsed.build_path.clone();
+                    host.source_map(mapsummary::MapFacts { chain: chain.clone(), inline: false, embedded, build_path });
                 }
                 if !(parsed.is_map && ok) {
                     // Not a source map (or a broken one): the bytes are scanned as they are,
@@ -293,9 +312,7 @@ impl Checks {
                     && memchr::memmem::find(head, b"\"version\"").is_some()
                     && memchr::memmem::find(head, b"\"mappings\"").is_some();
                 if looks {
-                    if let Some(rule) = self.ids.map_file {
-                        host.finding(rule, chain, None, content_hash(head));
-                    }
+                    host.source_map(mapsummary::MapFacts { chain: chain.clone(), ..Default::default() });
                     let detail = format!("source map over {} MiB not decoded", sourcemap::MAP_CAP >> 20);
                     host.skipped(chain, SkipReason::SizeLimit, &detail);
                 }
@@ -305,7 +322,7 @@ impl Checks {
     }
 
     /// Scripts and stylesheets: scanned as they are, then their inline maps are decoded.
-    fn script(&self, chain: &Chain, content: Content<'_>, host: &mut dyn Host) -> Result<(), Error> {
+    fn script(chain: &Chain, content: Content<'_>, host: &mut dyn Host) -> Result<(), Error> {
         let maps = match content {
             Content::Bytes(bytes) => {
                 host.scan(chain, Content::Bytes(bytes))?;
@@ -318,16 +335,16 @@ impl Checks {
                 tap.into_maps()
             }
         };
-        let mut reported = false;
+        let mut facts = mapsummary::MapFacts { chain: chain.clone(), inline: true, ..Default::default() };
+        let mut any = false;
         for json in maps {
-            let (parsed, _, _) = decode_map(chain, &json, host);
-            if parsed.sources > 0
-                && !reported
-                && let Some(rule) = self.ids.map_inline
-            {
-                host.finding(rule, chain, None, content_hash(&json));
-                reported = true;
-            }
+            let (parsed, _, _, embedded) = decode_map(chain, &json, host);
+            any |= parsed.sources > 0;
+            facts.embedded.extend(embedded);
+            facts.build_path = facts.build_path.or(parsed.build_path);
+        }
+        if any {
+            host.source_map(facts);
         }
         Ok(())
     }
@@ -338,13 +355,16 @@ impl Checks {
                 Held::Whole(b) => (b, Content::Bytes(b)),
                 Held::Over(head, content) => (head, content),
             };
+            // A `gitdir:` file is a submodule's pointer to a repository kept elsewhere, not a
+            // repository (issue 12): low, and its fingerprint is its content, not its location.
             if head.starts_with(b"gitdir:")
-                && let Some(rule) = self.ids.repository
+                && let Some(rule) = self.ids.gitdir_file
             {
                 let first =
                     if chain.members.is_empty() { self.first_on_disk(&chain.path) } else { host.first_in_input(chain) };
                 if first {
-                    host.finding(rule, chain, None, chain.to_string().into_bytes());
+                    let line = head.split(|&b| b == b'\n').next().unwrap_or(head).trim_ascii();
+                    host.finding(rule, chain, None, line.to_vec());
                 }
             }
             host.scan(chain, content)
@@ -380,22 +400,26 @@ impl Checks {
     }
 }
 
+/// What [`decode_map`] returns.
+type Decoded = (sourcemap::Parsed, bool, HashSet<(RuleId, Vec<u8>)>, Vec<String>);
+
 /// Scans every `sourcesContent` entry of `json` as a child unit of `chain`. Returns what the
-/// parse found, whether it completed, and the `(rule, secret)` pairs reported.
-fn decode_map(
-    chain: &Chain,
-    json: &[u8],
-    host: &mut dyn Host,
-) -> (sourcemap::Parsed, bool, HashSet<(RuleId, Vec<u8>)>) {
+/// parse found, whether it completed, the `(rule, secret)` pairs reported, and the names of the
+/// embedded sources.
+fn decode_map(chain: &Chain, json: &[u8], host: &mut dyn Host) -> Decoded {
     let mut seen = HashSet::new();
+    let mut names = Vec::new();
     let (parsed, result) = sourcemap::for_each_source(json, &mut |name, text| {
+        if names.len() < 10_000 {
+            names.push(name.to_string());
+        }
         let child = chain.child(name.as_bytes());
         for f in host.scan_collect(&child, text.as_bytes()) {
             seen.insert((f.rule, f.secret.clone()));
             host.report(f);
         }
     });
-    (parsed, result.is_ok(), seen)
+    (parsed, result.is_ok(), seen, names)
 }
 
 #[cfg(test)]
@@ -439,8 +463,9 @@ mod tests {
                 let Some(p) = checks.plan(&chain) else { return false };
                 match (rule.id.as_str(), p.unit) {
                     ("git.repository", _) => p.repo.is_some() || p.unit == Unit::GitFile,
-                    ("git.remote-credentials", Unit::Git(git::Part::Config))
-                    | ("source-map.file", Unit::SourceMap)
+                    ("git.gitdir-file", Unit::GitFile)
+                    | ("git.remote-credentials", Unit::Git(git::Part::Config))
+                    | ("source-map.file" | "source-map.sources" | "source-map.build-paths", Unit::SourceMap)
                     | ("source-map.inline", Unit::Script) => true,
                     (id, Unit::Credential(k)) => k.rule_id() == id,
                     _ => false,
@@ -457,7 +482,15 @@ mod tests {
         for kind in Kind::ALL {
             assert!(rules.find(kind.rule_id()).is_some(), "no rule {}", kind.rule_id());
         }
-        for id in ["source-map.file", "source-map.inline", "git.repository", "git.remote-credentials"] {
+        for id in [
+            "source-map.file",
+            "source-map.inline",
+            "source-map.sources",
+            "source-map.build-paths",
+            "git.repository",
+            "git.gitdir-file",
+            "git.remote-credentials",
+        ] {
             assert!(rules.find(id).is_some(), "no rule {id}");
         }
     }

@@ -18,12 +18,25 @@ pub const MAP_CAP: usize = 32 << 20;
 pub type OnSource<'a> = dyn FnMut(&str, &str) + 'a;
 
 /// What parsing a map found.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Parsed {
     /// The JSON is an object with `version` and `mappings` (or `sections`).
     pub is_map: bool,
     /// `sourcesContent` entries handed to the callback.
     pub sources: usize,
+    /// The first source name (or `sourceRoot`, `file`) that is a build machine's absolute path.
+    pub build_path: Option<String>,
+}
+
+/// True for a path in someone's home directory on the machine that built the map
+/// (`/Users/<name>/`, `/home/<name>/`, `C:\Users\<name>\`), behind any `webpack://` prefix.
+pub fn is_build_path(name: &str) -> bool {
+    let name = name.split_once("://").map_or(name, |(_, rest)| rest.trim_start_matches(|c: char| c != '/'));
+    let lower = name.to_ascii_lowercase();
+    let home = |rest: &str| rest.split(['/', '\\']).next().is_some_and(|user| !user.is_empty());
+    ["/users/", "/home/"].iter().any(|p| lower.starts_with(p) && home(&name[p.len()..]))
+        || (lower.get(1..).is_some_and(|r| r.starts_with(":\\users\\") || r.starts_with(":/users/"))
+            && home(&name[9..]))
 }
 
 /// Parses `json` as a source map, calling `each` for every `sourcesContent` entry. On malformed
@@ -206,7 +219,21 @@ impl<'de> Visitor<'de> for MapSeed<'_, '_> {
                     mappings = true;
                     map.next_value_seed(SectionsSeed { each: &mut *self.each, parsed: &mut *self.parsed })?;
                 }
-                "sources" => sources = Some(map.next_value::<Lenient>()?.0),
+                "sources" => {
+                    let names = map.next_value::<Lenient>()?.0;
+                    if self.parsed.build_path.is_none() {
+                        self.parsed.build_path = names.iter().flatten().find(|n| is_build_path(n)).cloned();
+                    }
+                    sources = Some(names);
+                }
+                "sourceRoot" | "file" => {
+                    let v = map.next_value::<serde_json::Value>()?;
+                    if let Some(s) = v.as_str().filter(|s| is_build_path(s))
+                        && self.parsed.build_path.is_none()
+                    {
+                        self.parsed.build_path = Some(s.to_string());
+                    }
+                }
                 "sourcesContent" => {
                     let seq = ContentsSeed {
                         each: &mut *self.each,
@@ -537,6 +564,18 @@ mod tests {
             assert_eq!(out, js.as_bytes());
             assert_eq!(tap.into_maps(), vec![json.as_bytes().to_vec(); 2], "chunk {chunk}");
         }
+    }
+
+    #[test]
+    fn build_paths() {
+        for yes in ["/Users/ann/src/a.ts", "webpack:///home/bob/app/x.js", "C:\\Users\\cy\\a.ts", "c:/Users/d/a.ts"] {
+            assert!(is_build_path(yes), "{yes}");
+        }
+        for no in ["../src/a.ts", "webpack:///./src/x.js", "/usr/lib/x.js", "/home/", "src/home/x"] {
+            assert!(!is_build_path(no), "{no}");
+        }
+        let (p, ok, _) = collect(r#"{"version":3,"sources":["a.ts","/home/ci/b.ts"],"mappings":""}"#);
+        assert!(ok && p.build_path.as_deref() == Some("/home/ci/b.ts"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! Terminal text. Findings are buffered, sorted and grouped by file (a blank line between
-//! files); each line starts with its full location `path!member:line:col` so editors and
-//! terminals can jump to it, then severity, rule id, description and the masked secret. One
+//! Terminal text. Findings are buffered, sorted and grouped by package (a header line naming
+//! `ecosystem:name@version`, issue 12), then by file (a blank line between files); each line
+//! starts with its full location `path!member:line:col` so editors and terminals can jump to it, then severity, rule id, description and the masked secret. One
 //! remediation hint per rule family follows the findings, then one summary line. Control
 //! characters in names and secrets are escaped; color only when asked (the CLI enables it on a
 //! tty without `NO_COLOR`). Errors go to stderr as they happen.
@@ -10,6 +10,7 @@ use std::io::{self, Write};
 
 use super::{FindingRecord, OutputOptions, Record, Reporter, Summary, escape_control, hints, mask};
 use crate::context;
+use crate::package::Package;
 use crate::rules::{Confidence, RuleSet, Severity};
 
 /// Buffers findings and prints them grouped at the end.
@@ -60,14 +61,29 @@ impl<W: Write + Send> Reporter for Human<W> {
 
     fn end(&mut self, rules: &RuleSet, summary: &Summary) -> io::Result<()> {
         let mut findings = std::mem::take(&mut self.findings);
-        findings.sort_by(|a, b| (&a.chain, a.line, a.column, a.rule).cmp(&(&b.chain, b.line, b.column, b.rule)));
+        // Grouped by package first (issue 12): a registry operator acts on a release.
+        findings.sort_by(|a, b| {
+            (package(a), &a.chain, a.line, a.column, a.rule).cmp(&(package(b), &b.chain, b.line, b.column, b.rule))
+        });
         let mut hints: BTreeMap<String, &str> = BTreeMap::new();
-        for group in findings.chunk_by(|a, b| a.chain == b.chain) {
+        let mut current: Option<&Package> = None;
+        for group in findings.chunk_by(|a, b| a.chain == b.chain && package(a) == package(b)) {
+            if let Some(pkg) = package(&group[0])
+                && current != Some(pkg)
+            {
+                current = Some(pkg);
+                writeln!(self.out, "{}", self.paint("1;4", &escape_control(&pkg.to_string())))?;
+            }
             let locations: Vec<String> = group.iter().map(location).collect();
             let loc_width = locations.iter().map(|l| l.chars().count()).max().unwrap_or(0);
             let id_width = group.iter().map(|f| rules.get(f.rule).id.len()).max().unwrap_or(0);
-            let descriptions: Vec<String> =
-                group.iter().map(|f| escape_control(&rules.get(f.rule).description)).collect();
+            let descriptions: Vec<String> = group
+                .iter()
+                .map(|f| match f.meta.as_ref().and_then(|m| m.note.as_ref()) {
+                    Some(note) => escape_control(note),
+                    None => escape_control(&rules.get(f.rule).description),
+                })
+                .collect();
             let desc_width = descriptions.iter().map(|d| d.chars().count()).max().unwrap_or(0);
             for ((f, loc), description) in group.iter().zip(&locations).zip(&descriptions) {
                 let rule = rules.get(f.rule);
@@ -77,8 +93,16 @@ impl<W: Write + Send> Reporter for Human<W> {
                     Severity::Medium => self.paint_pad("33", "medium", 6),
                     Severity::Low => self.paint_pad("36", "low", 6),
                 };
-                let secret = self.paint("33", &escape_control(&mask(&f.secret, self.opts.show_secrets)));
-                let context = f.context.map(|c| format!("  ({c})")).unwrap_or_default();
+                let is_note = f.meta.as_ref().is_some_and(|m| m.note.is_some());
+                let secret = if is_note {
+                    String::new() // a summary: the note says it all
+                } else {
+                    self.paint("33", &escape_control(&mask(&f.secret, self.opts.show_secrets)))
+                };
+                let mut context = f.context.map(|c| format!("  ({c})")).unwrap_or_default();
+                if let Some(dep) = f.meta.as_ref().and_then(|m| m.dependency.as_ref()) {
+                    context.push_str(&format!("  (in {})", escape_control(&dep.to_string())));
+                }
                 writeln!(
                     self.out,
                     "{}  {sev}  {}  {description:<desc_width$}  {secret}{context}",
@@ -103,6 +127,11 @@ impl<W: Write + Send> Reporter for Human<W> {
         }
         self.out.flush()
     }
+}
+
+/// The package a finding lies in, if known.
+fn package(f: &FindingRecord) -> Option<&Package> {
+    f.meta.as_ref().and_then(|m| m.package.as_ref())
 }
 
 /// `path!member:line:col` (escaped), or the chain alone for a whole-file finding.
@@ -173,6 +202,9 @@ pub fn summary_line(s: &Summary, findings: &[FindingRecord], rules: &RuleSet) ->
     }
     if s.filtered > 0 {
         line.push_str(&format!(", {} below --min-confidence or outside --context", s.filtered));
+    }
+    if s.replayed > 0 {
+        line.push_str(&format!(", {} unchanged (replayed from the state store)", count(s.replayed, "input", "inputs")));
     }
     line.push_str(&format!(", {:.2}s", s.elapsed_ms as f64 / 1000.0));
     if s.interrupted {

@@ -132,12 +132,37 @@ pub fn record_json(rules: &RuleSet, record: &Record, show_secrets: bool) -> Valu
             if let Some(c) = f.context {
                 m.insert("context".into(), c.into());
             }
+            if let Some(meta) = &f.meta {
+                insert_meta(&mut m, meta);
+            }
         }
         Record::Error { message, .. } | Record::Skipped { message, .. } => {
             m.insert("message".into(), message.clone().into());
         }
     }
     Value::Object(m)
+}
+
+/// `package`, `dependency` (`{"ecosystem","name","version"}`), and a summary's `note`, `count`
+/// and `examples` (issue 12).
+pub fn insert_meta(m: &mut Map<String, Value>, meta: &crate::package::FindingMeta) {
+    let pkg =
+        |p: &crate::package::Package| json!({"ecosystem": p.ecosystem.as_str(), "name": p.name, "version": p.version});
+    if let Some(p) = &meta.package {
+        m.insert("package".into(), pkg(p));
+    }
+    if let Some(p) = &meta.dependency {
+        m.insert("dependency".into(), pkg(p));
+    }
+    if let Some(note) = &meta.note {
+        m.insert("note".into(), note.clone().into());
+    }
+    if let Some(n) = meta.count {
+        m.insert("count".into(), n.into());
+    }
+    if !meta.examples.is_empty() {
+        m.insert("examples".into(), meta.examples.clone().into());
+    }
 }
 
 fn insert_chain(m: &mut Map<String, Value>, chain: &Chain) {
@@ -177,6 +202,9 @@ pub fn summary_json(s: &Summary) -> Value {
     });
     if s.interrupted {
         v["interrupted"] = true.into();
+    }
+    if s.replayed > 0 {
+        v["replayed"] = s.replayed.into();
     }
     v
 }

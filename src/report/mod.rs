@@ -1,9 +1,11 @@
 //! Reporting: records (findings, errors, skips) and the summary, turned into human text, JSON
 //! Lines or one JSON document. Reporters see records and rule metadata, never automata.
 
+pub mod group;
 pub mod hints;
 pub mod human;
 pub mod json;
+pub mod merge;
 pub mod sarif;
 
 use std::collections::BTreeMap;
@@ -37,6 +39,8 @@ pub struct FindingRecord {
     pub context: Option<&'static str>,
     /// A documented sample or widely shipped test key ([`known_public`]): reported at `low`.
     pub known_public: bool,
+    /// The package it lies in, and a summary's note (issue 12); shared by an input's findings.
+    pub meta: Option<std::sync::Arc<crate::package::FindingMeta>>,
 }
 
 impl FindingRecord {
@@ -121,6 +125,8 @@ pub struct Summary {
     pub suppressed: u64,
     /// Findings not reported because of `--min-confidence` or `--context`.
     pub filtered: u64,
+    /// Inputs not scanned but replayed from the state store (`--state`, issue 12).
+    pub replayed: u64,
     /// Wall time.
     pub elapsed_ms: u64,
     /// The scan was stopped by a signal.
@@ -224,6 +230,7 @@ mod tests {
             validated: None,
             context: None,
             known_public: false,
+            meta: None,
         };
         assert_eq!(f.severity(&rules), Severity::High);
         f.known_public = true;

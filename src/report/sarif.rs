@@ -101,6 +101,12 @@ pub fn log(rules: &RuleSet, records: &[Record], summary: &Summary, show_secrets:
                 if let Some(c) = f.context {
                     properties["context"] = c.into();
                 }
+                if let (Some(meta), Some(props)) = (&f.meta, properties.as_object_mut()) {
+                    super::json::insert_meta(props, meta);
+                    if let Some(note) = &meta.note {
+                        text = format!("{}: {}", rule.description, escape_control(note));
+                    }
+                }
                 results.push(json!({
                     "ruleId": rule.id,
                     "ruleIndex": f.rule.0,
