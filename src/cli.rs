@@ -40,6 +40,9 @@ enum Command {
     /// Record the current findings so later scans report only new ones (--baseline)
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// Find typosquats of NAME and republished copies of its files in a mirror or a name list;
+    /// without NAME, every name against the popular ones (registry-operator view)
+    Watch(WatchArgs),
     /// Group the findings of a JSON Lines scan into secrets, with the packages and versions
     /// that carry each
     Report(ReportArgs),
@@ -328,6 +331,7 @@ pub fn main() -> i32 {
         Command::Rules(RulesCommand::Check { files }) => rules_check(&files),
         Command::Report(args) => run_report(&args),
         Command::Merge(args) => run_merge(&args),
+        Command::Watch(args) => run_watch(args),
     };
     match result {
         Ok(code) => code,
@@ -587,4 +591,90 @@ fn run_preflight(args: &PreflightArgs) -> Result<i32> {
         PreflightFormat::Sarif => report::sarif(&result, &mut out)?,
     }
     Ok(result.exit_code(args.strict))
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EcosystemArg {
+    Npm,
+    Pypi,
+    Crates,
+}
+
+#[derive(Args)]
+struct WatchArgs {
+    /// Our package names (none: the registry-operator view, every name against --top)
+    #[arg(value_name = "NAME")]
+    targets: Vec<String>,
+    /// Only this ecosystem [default: every ecosystem of the source]
+    #[arg(long, value_enum)]
+    ecosystem: Option<EcosystemArg>,
+    /// A mirror directory of archives with npm/, pypi/ and crates/ subdirectories
+    #[arg(long, value_name = "DIR", required_unless_present = "names", conflicts_with = "names")]
+    mirror: Option<PathBuf>,
+    /// A file of names, one 'ecosystem name' per line
+    #[arg(long, value_name = "FILE")]
+    names: Option<PathBuf>,
+    /// Popular names, one 'name' or 'ecosystem name' per line, for the registry-operator view
+    /// [default with --mirror: its most-depended-upon packages]
+    #[arg(long, value_name = "FILE")]
+    top: Option<PathBuf>,
+    /// How many most-depended-upon packages per ecosystem are the popular ones (without --top)
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    top_count: usize,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    format: ListFormat,
+    /// Write output to FILE instead of stdout
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// No summary line on stderr
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+/// `sluice watch`: exit 1 when there are candidates, 2 when the source could not be fully read
+/// and there are none, else 0.
+fn run_watch(args: WatchArgs) -> Result<i32> {
+    use sluicebox::watch::{self, Options, Source, names::Ecosystem, output};
+    let source = match (args.mirror, args.names) {
+        (Some(dir), _) => Source::Mirror(dir),
+        (None, Some(file)) => Source::Names(file),
+        (None, None) => bail!("give --mirror DIR or --names FILE"),
+    };
+    let opts = Options {
+        targets: args.targets,
+        ecosystem: args.ecosystem.map(|e| match e {
+            EcosystemArg::Npm => Ecosystem::Npm,
+            EcosystemArg::Pypi => Ecosystem::Pypi,
+            EcosystemArg::Crates => Ecosystem::Crates,
+        }),
+        source,
+        top: args.top,
+        top_count: args.top_count,
+    };
+    let report = watch::run(&opts)?;
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("cannot create output file '{}'", path.display()))?,
+        )),
+        None => Box::new(io::BufWriter::new(io::stdout().lock())),
+    };
+    match args.format {
+        ListFormat::Json => output::write_json(&report, &mut out)?,
+        ListFormat::Human => output::write_human(&report, &mut out)?,
+    }
+    out.flush()?;
+    if !args.quiet {
+        for e in report.errors.iter().take(20) {
+            eprintln!("sluice: {e}");
+        }
+        eprintln!("sluice: {}", output::summary_line(&report));
+    }
+    Ok(if !report.candidates.is_empty() {
+        1
+    } else if report.errors.is_empty() {
+        0
+    } else {
+        2
+    })
 }

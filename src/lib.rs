@@ -31,6 +31,7 @@ pub mod rules;
 pub mod scan;
 pub mod shard;
 pub mod state;
+pub mod watch;
 
 pub use config::{Config, Format};
 pub use engine::{Engine, Finding, Scratch};

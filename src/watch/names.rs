@@ -1,0 +1,463 @@
+//! Package names under each ecosystem's own rules: normalisation (what the registry treats as
+//! the same name), the forms confusion is judged on (separator-free, homoglyph skeleton), and
+//! [`classify`], which says whether one name imitates another and by which rule.
+
+use std::fmt;
+
+/// A package ecosystem, with its registry's naming rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Ecosystem {
+    /// npm: lowercase, optional `@scope/`.
+    Npm,
+    /// PyPI: PEP 503, case-insensitive, `-`, `_` and `.` are the same.
+    Pypi,
+    /// crates.io: case-insensitive, `-` and `_` are the same.
+    Crates,
+}
+
+impl Ecosystem {
+    /// Every ecosystem, in output order.
+    pub const ALL: [Ecosystem; 3] = [Ecosystem::Npm, Ecosystem::Pypi, Ecosystem::Crates];
+
+    /// The name used on the command line, in name lists and in output (also the mirror subdir).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ecosystem::Npm => "npm",
+            Ecosystem::Pypi => "pypi",
+            Ecosystem::Crates => "crates",
+        }
+    }
+
+    /// Parses `npm`, `pypi` or `crates` (and the common aliases `pip`, `crates.io`, `cargo`).
+    pub fn parse(s: &str) -> Option<Ecosystem> {
+        match s.to_ascii_lowercase().as_str() {
+            "npm" => Some(Ecosystem::Npm),
+            "pypi" | "pip" | "python" => Some(Ecosystem::Pypi),
+            "crates" | "crates.io" | "cargo" | "crate" => Some(Ecosystem::Crates),
+            _ => None,
+        }
+    }
+
+    /// The registry's canonical form: two names with the same form are the same package.
+    pub fn normalise(self, name: &str) -> String {
+        let lower = name.trim().to_lowercase();
+        match self {
+            Ecosystem::Npm => lower,
+            Ecosystem::Crates => lower.replace('_', "-"),
+            Ecosystem::Pypi => {
+                // PEP 503: re.sub(r"[-_.]+", "-", name).lower()
+                let mut out = String::with_capacity(lower.len());
+                for c in lower.chars() {
+                    if is_separator(c) {
+                        if !out.ends_with('-') {
+                            out.push('-');
+                        }
+                    } else {
+                        out.push(c);
+                    }
+                }
+                out
+            }
+        }
+    }
+}
+
+impl fmt::Display for Ecosystem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Characters some registry treats as word separators.
+pub fn is_separator(c: char) -> bool {
+    matches!(c, '-' | '_' | '.')
+}
+
+/// The name without any separator (`lo-dash` → `lodash`); the scope's `@` and `/` are kept.
+pub fn bare(norm: &str) -> String {
+    norm.chars().filter(|&c| !is_separator(c)).collect()
+}
+
+/// Homoglyph skeleton: look-alike sequences folded to one form (`rn`→`m`, `vv`→`w`, `1`/`i`/`I`→`l`,
+/// `0`→`o`), so `rnoment` and `moment` have the same skeleton.
+pub fn skeleton(norm: &str) -> String {
+    let b = norm.as_bytes();
+    let mut out = String::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let pair = b.get(i..i + 2);
+        if pair == Some(b"rn") {
+            out.push('m');
+            i += 2;
+            continue;
+        }
+        if pair == Some(b"vv") {
+            out.push('w');
+            i += 2;
+            continue;
+        }
+        let c = match b[i] {
+            b'1' | b'i' | b'|' => 'l',
+            b'0' => 'o',
+            other => other as char,
+        };
+        if c.is_ascii() {
+            out.push(c);
+            i += 1;
+        } else {
+            // Non-ASCII: copy the whole character.
+            let s = &norm[i..];
+            let ch = s.chars().next().unwrap_or('?');
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
+/// Splits an npm `@scope/name` into its parts.
+pub fn split_scope(norm: &str) -> Option<(&str, &str)> {
+    norm.strip_prefix('@')?.split_once('/')
+}
+
+/// Single-character look-alikes (either order).
+const HOMOGLYPHS: &[(u8, u8)] = &[(b'l', b'1'), (b'l', b'i'), (b'i', b'1'), (b'o', b'0'), (b's', b'5'), (b'e', b'3')];
+
+fn homoglyph_pair(a: u8, b: u8) -> bool {
+    HOMOGLYPHS.iter().any(|&(x, y)| (x, y) == (a, b) || (y, x) == (a, b))
+}
+
+/// Position of a key on a QWERTY keyboard: row, and column in quarter keys (rows are staggered).
+fn key_position(c: u8) -> Option<(i32, i32)> {
+    const ROWS: [(&[u8], i32); 4] = [(b"1234567890-", 0), (b"qwertyuiop", 2), (b"asdfghjkl", 3), (b"zxcvbnm", 5)];
+    for (r, (row, shift)) in ROWS.iter().enumerate() {
+        if let Some(col) = row.iter().position(|&k| k == c) {
+            return Some((r as i32, col as i32 * 4 + shift));
+        }
+    }
+    None
+}
+
+/// Adjacent keys on a QWERTY keyboard (a fat-finger substitution).
+pub fn keyboard_neighbours(a: u8, b: u8) -> bool {
+    match (key_position(a), key_position(b)) {
+        (Some((ra, xa)), Some((rb, xb))) => a != b && (ra - rb).abs() <= 1 && (xa - xb).abs() <= 4,
+        _ => false,
+    }
+}
+
+/// Optimal string alignment distance (Levenshtein plus adjacent transpositions), or `None` when
+/// it exceeds `max`.
+pub fn osa_distance(a: &[u8], b: &[u8], max: usize) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > max {
+        return None;
+    }
+    let n = b.len();
+    let mut prev2 = vec![0usize; n + 1];
+    let mut prev: Vec<usize> = (0..=n).collect();
+    let mut cur = vec![0usize; n + 1];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        let mut row_min = cur[0];
+        for j in 1..=n {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(prev2[j - 2] + 1);
+            }
+            cur[j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > max {
+            return None;
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    Some(prev[n]).filter(|&d| d <= max)
+}
+
+/// The edit distance a name of this many characters tolerates: short names collide with real,
+/// unrelated names at distance 1, long ones are imitated with two slips.
+pub fn max_distance(len: usize) -> usize {
+    match len {
+        0..=3 => 0,
+        4..=9 => 1,
+        _ => 2,
+    }
+}
+
+/// Affixes that make a combosquat (`lodash-js`, `python-requests`, `serde-rs`): words that read
+/// as "the same thing, for this platform" or "the fixed/new version of it".
+pub const COMBO_SUFFIXES: &[&str] = &[
+    "js", "node", "npm", "ts", "py", "python", "py3", "rs", "rust", "cli", "dev", "lib", "sdk", "api", "utils", "util",
+    "tools", "helper", "official", "new", "next", "latest", "fix", "fixed", "secure", "pro", "plus", "0", "1", "2", "3",
+    "4", "5", "6", "7", "8", "9",
+];
+
+/// Prefixes that make a combosquat (`py-requests`, `node-lodash`).
+pub const COMBO_PREFIXES: &[&str] = &["py", "python", "python3", "node", "js", "rust", "rs", "go", "the", "official", "real"];
+
+/// Joins `a` and `b` with each separator an ecosystem could show (none, `-`, `_`, `.`).
+pub fn joins(a: &str, b: &str) -> [String; 4] {
+    [format!("{a}{b}"), format!("{a}-{b}"), format!("{a}_{b}"), format!("{a}.{b}")]
+}
+
+/// Why a name was reported as imitating another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// Same scope-free name, or a scope folded into the name (`@scope/x`, `x`, `scope-x`).
+    Scope,
+    /// Separators added or removed (`lo-dash`).
+    Separator,
+    /// Look-alike characters (`1odash`, `rnoment`).
+    Homoglyph,
+    /// A neighbouring key typed (`lodssh`).
+    Keyboard,
+    /// Two adjacent characters swapped (`lodahs`).
+    Transposition,
+    /// A character (or two, in long names) inserted, deleted or replaced.
+    EditDistance,
+    /// The name plus a platform or version word (`lodash-js`, `py-requests`, `lodash2`).
+    Combosquat,
+    /// Another package whose files are mostly ours.
+    Copy,
+}
+
+impl Kind {
+    /// The name used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Scope => "scope",
+            Kind::Separator => "separator",
+            Kind::Homoglyph => "homoglyph",
+            Kind::Keyboard => "keyboard",
+            Kind::Transposition => "transposition",
+            Kind::EditDistance => "edit-distance",
+            Kind::Combosquat => "combosquat",
+            Kind::Copy => "copy",
+        }
+    }
+
+    /// How much a match of this kind suggests intent (used to rank): look-alikes and
+    /// single slips are more suspicious than an affixed name, which is often a real family.
+    pub fn weight(self) -> u32 {
+        match self {
+            Kind::Copy => 100,
+            Kind::Homoglyph => 90,
+            Kind::Transposition => 80,
+            Kind::Scope => 75,
+            Kind::Keyboard => 70,
+            Kind::Separator => 65,
+            Kind::EditDistance => 60,
+            Kind::Combosquat => 40,
+        }
+    }
+}
+
+/// A name confusion: the rule that matched and a one-line explanation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Confusion {
+    /// The rule.
+    pub kind: Kind,
+    /// What exactly matched, e.g. `'s' and 'h' swapped` or `'lodash' + '-js'`.
+    pub evidence: String,
+}
+
+fn confusion(kind: Kind, evidence: String) -> Option<Confusion> {
+    Some(Confusion { kind, evidence })
+}
+
+/// Whether `cand` imitates `target`, both already normalised for `eco`. Names equal under the
+/// ecosystem's normalisation are the same package, never a candidate.
+pub fn classify(eco: Ecosystem, target: &str, cand: &str) -> Option<Confusion> {
+    if target == cand || target.is_empty() || cand.is_empty() {
+        return None;
+    }
+    if eco == Ecosystem::Npm
+        && let Some(c) = scope_confusion(target, cand)
+    {
+        return Some(c);
+    }
+    if bare(target) == bare(cand) {
+        return confusion(Kind::Separator, format!("separators differ from '{target}'"));
+    }
+    if skeleton(target) == skeleton(cand) {
+        return confusion(Kind::Homoglyph, format!("looks like '{target}' (rn/m, l/1/i, 0/o)"));
+    }
+    let (t, c) = (target.as_bytes(), cand.as_bytes());
+    if let Some(d) = osa_distance(t, c, max_distance(target.chars().count()).max(1)) {
+        if let Some(conf) = one_edit(target, t, c) {
+            return Some(conf);
+        }
+        if d <= max_distance(target.chars().count()) {
+            return confusion(Kind::EditDistance, format!("{d} edits from '{target}'"));
+        }
+    }
+    combosquat(target, cand)
+}
+
+/// Describes a single edit (substitution or transposition) from `t` to `c`, when that is what it
+/// is; insertions and deletions are plain edit distance (and only count for names of 4+).
+fn one_edit(target: &str, t: &[u8], c: &[u8]) -> Option<Confusion> {
+    if t.len() != c.len() {
+        let d = osa_distance(t, c, 1)?;
+        return (d == 1 && max_distance(target.chars().count()) >= 1)
+            .then(|| Confusion { kind: Kind::EditDistance, evidence: format!("1 edit from '{target}'") });
+    }
+    let diff: Vec<usize> = (0..t.len()).filter(|&i| t[i] != c[i]).collect();
+    match diff.as_slice() {
+        [i] => {
+            let (a, b) = (t[*i], c[*i]);
+            if homoglyph_pair(a, b) {
+                confusion(Kind::Homoglyph, format!("'{}' looks like '{}' in '{target}'", b as char, a as char))
+            } else if max_distance(target.chars().count()) == 0 {
+                None
+            } else if keyboard_neighbours(a, b) {
+                confusion(Kind::Keyboard, format!("'{}' is next to '{}' on the keyboard", b as char, a as char))
+            } else {
+                confusion(Kind::EditDistance, format!("1 edit from '{target}'"))
+            }
+        }
+        [i, j] if *j == i + 1 && t[*i] == c[*j] && t[*j] == c[*i] => confusion(
+            Kind::Transposition,
+            format!("'{}' and '{}' swapped in '{target}'", t[*i] as char, t[*j] as char),
+        ),
+        _ => None,
+    }
+}
+
+fn scope_confusion(target: &str, cand: &str) -> Option<Confusion> {
+    match (split_scope(target), split_scope(cand)) {
+        (None, Some((scope, name))) if name == target => {
+            confusion(Kind::Scope, format!("'{target}' under the scope '@{scope}'"))
+        }
+        (Some((scope, name)), None) => {
+            if cand == name {
+                confusion(Kind::Scope, format!("'{target}' without its scope"))
+            } else if joins(scope, name).contains(&cand.to_string()) || joins(name, scope).contains(&cand.to_string()) {
+                confusion(Kind::Scope, format!("scope '@{scope}' folded into the name"))
+            } else {
+                None
+            }
+        }
+        (Some((s1, n1)), Some((s2, n2))) if n1 == n2 && s1 != s2 => {
+            confusion(Kind::Scope, format!("'{n1}' under another scope ('@{s2}' for '@{s1}')"))
+        }
+        _ => None,
+    }
+}
+
+fn combosquat(target: &str, cand: &str) -> Option<Confusion> {
+    // Affixes are judged on the unscoped part so `@x/lodash-js` is still a combosquat.
+    let (prefix, base) = match split_scope(cand) {
+        Some((s, n)) if split_scope(target).is_none() => (format!("@{s}/"), n),
+        _ => (String::new(), cand),
+    };
+    let target_base = split_scope(target).map_or(target, |(_, n)| n);
+    for suffix in COMBO_SUFFIXES {
+        if joins(target_base, suffix).iter().any(|j| j == base) {
+            let added = &base[target_base.len()..];
+            return confusion(Kind::Combosquat, format!("{prefix}'{target_base}' + '{added}'"));
+        }
+    }
+    for pre in COMBO_PREFIXES {
+        if joins(pre, target_base).iter().any(|j| j == base) {
+            let added = &base[..base.len() - target_base.len()];
+            return confusion(Kind::Combosquat, format!("{prefix}'{added}' + '{target_base}'"));
+        }
+    }
+    None
+}
+
+/// Every name a combosquat or scope confusion of `target` could have (normalised for `eco`):
+/// looked up exactly in the index, as affixes cannot be found by edit distance.
+pub fn generated_variants(eco: Ecosystem, target: &str) -> Vec<String> {
+    let base = split_scope(target).map_or(target, |(_, n)| n);
+    let mut out = Vec::new();
+    for suffix in COMBO_SUFFIXES {
+        out.extend(joins(base, suffix));
+    }
+    for pre in COMBO_PREFIXES {
+        out.extend(joins(pre, base));
+    }
+    if let Some((scope, name)) = split_scope(target) {
+        out.push(name.to_string());
+        out.extend(joins(scope, name));
+        out.extend(joins(name, scope));
+    }
+    let mut out: Vec<String> = out.into_iter().map(|n| eco.normalise(&n)).filter(|n| n != target).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalise_per_ecosystem() {
+        let cases = [
+            (Ecosystem::Pypi, "Requests_Toolbelt", "requests-toolbelt"),
+            (Ecosystem::Pypi, "zope.interface", "zope-interface"),
+            (Ecosystem::Pypi, "a__-.b", "a-b"),
+            (Ecosystem::Crates, "Serde_Json", "serde-json"),
+            (Ecosystem::Npm, "@Babel/Core", "@babel/core"),
+            (Ecosystem::Npm, "lodash.merge", "lodash.merge"),
+        ];
+        for (eco, name, want) in cases {
+            assert_eq!(eco.normalise(name), want, "{eco} {name}");
+        }
+    }
+
+    #[test]
+    fn distance() {
+        let cases = [("lodash", "lodahs", Some(1)), ("lodash", "lodash", Some(0)), ("abc", "cba", None), ("ab", "ba", Some(1))];
+        for (a, b, want) in cases {
+            assert_eq!(osa_distance(a.as_bytes(), b.as_bytes(), 1), want, "{a} {b}");
+        }
+        assert_eq!(osa_distance(b"kitten", b"sitting", 3), Some(3));
+    }
+
+    #[test]
+    fn kinds() {
+        use Ecosystem::{Crates, Npm, Pypi};
+        let cases = [
+            (Npm, "lodash", "lodahs", Some(Kind::Transposition)),
+            (Npm, "lodash", "1odash", Some(Kind::Homoglyph)),
+            (Npm, "moment", "rnoment", Some(Kind::Homoglyph)),
+            (Npm, "lodash", "lodasj", Some(Kind::Keyboard)),
+            (Npm, "lodash", "lo-dash", Some(Kind::Separator)),
+            (Npm, "lodash", "lodash-js", Some(Kind::Combosquat)),
+            (Npm, "lodash", "lodash2", Some(Kind::Combosquat)),
+            (Npm, "lodash", "@evil/lodash", Some(Kind::Scope)),
+            (Npm, "@babel/core", "babel-core", Some(Kind::Scope)),
+            (Npm, "lodash", "lodashe", Some(Kind::EditDistance)),
+            (Npm, "lodash", "dash", None),
+            (Npm, "lodash", "lodestar", None),
+            (Npm, "lodash", "underscore", None),
+            (Pypi, "requests", "python-requests", Some(Kind::Combosquat)),
+            (Pypi, "requests", "reqeusts", Some(Kind::Transposition)),
+            (Pypi, "requests", "httpx", None),
+            (Crates, "serde", "serde-rs", Some(Kind::Combosquat)),
+            (Crates, "serde", "sedre", Some(Kind::Transposition)),
+            (Crates, "serde", "serde-json", None),
+            (Npm, "ms", "qs", None),
+            (Pypi, "opentelemetry-api", "opentelemetry-sdk", None),
+            (Pypi, "opentelemetry-api", "opentelemetry-apl", Some(Kind::Homoglyph)),
+            (Pypi, "opentelemetry-api", "opentelemetryy-apj", Some(Kind::EditDistance)),
+        ];
+        for (eco, t, c, want) in cases {
+            let (t, c) = (eco.normalise(t), eco.normalise(c));
+            assert_eq!(classify(eco, &t, &c).map(|c| c.kind), want, "{eco} {t} {c}");
+        }
+    }
+
+    #[test]
+    fn keyboard() {
+        assert!(keyboard_neighbours(b's', b'd'));
+        assert!(keyboard_neighbours(b'q', b'a'));
+        assert!(!keyboard_neighbours(b'q', b'p'));
+    }
+}
