@@ -14,4 +14,5 @@ mod registry;
 mod regression;
 mod rules;
 mod sarif;
+mod watch;
 mod workflow;

@@ -282,19 +282,26 @@ pub fn classify(eco: Ecosystem, target: &str, cand: &str) -> Option<Confusion> {
     if bare(target) == bare(cand) {
         return confusion(Kind::Separator, format!("separators differ from '{target}'"));
     }
-    if skeleton(target) == skeleton(cand) {
-        return confusion(Kind::Homoglyph, format!("looks like '{target}' (rn/m, l/1/i, 0/o)"));
-    }
     let (t, c) = (target.as_bytes(), cand.as_bytes());
-    if let Some(d) = osa_distance(t, c, max_distance(target.chars().count()).max(1)) {
-        if let Some(conf) = one_edit(target, t, c) {
-            return Some(conf);
-        }
-        if d <= max_distance(target.chars().count()) {
-            return confusion(Kind::EditDistance, format!("{d} edits from '{target}'"));
-        }
+    let one = one_edit(target, t, c);
+    if let Some(conf) = one.as_ref().filter(|c| c.kind != Kind::EditDistance) {
+        return Some(conf.clone());
     }
-    combosquat(target, cand)
+    if skeleton(target) == skeleton(cand) {
+        return confusion(Kind::Homoglyph, format!("looks like '{target}' (rn/m, vv/w, l/1/i, 0/o)"));
+    }
+    // An affix is named as such (`lodash2` is a combosquat, not one inserted character).
+    if let Some(conf) = combosquat(target, cand) {
+        return Some(conf);
+    }
+    if one.is_some() {
+        return one;
+    }
+    let max = max_distance(target.chars().count());
+    match osa_distance(t, c, max) {
+        Some(d) if d > 0 => confusion(Kind::EditDistance, format!("{d} edits from '{target}'")),
+        _ => None,
+    }
 }
 
 /// Describes a single edit (substitution or transposition) from `t` to `c`, when that is what it
