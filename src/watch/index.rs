@@ -143,9 +143,8 @@ impl NameIndex {
         }
         keys.insert(key(eco, TAG_BARE, names::bare(target).as_bytes()));
         keys.insert(key(eco, TAG_SKELETON, names::skeleton(target).as_bytes()));
-        if eco == Ecosystem::Npm {
-            let base = names::split_scope(target).map_or(target, |(_, n)| n);
-            keys.insert(key(eco, TAG_SCOPE, base.as_bytes()));
+        if eco == Ecosystem::Npm && names::split_scope(target).is_none() {
+            keys.insert(key(eco, TAG_SCOPE, target.as_bytes()));
         }
         for v in names::generated_variants(eco, target) {
             keys.insert(key(eco, TAG_DEL, v.as_bytes()));

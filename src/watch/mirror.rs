@@ -162,7 +162,8 @@ impl Visitor for Collect<'_> {
         let full: Vec<String> = chain.members.iter().map(|m| String::from_utf8_lossy(m).into_owned()).collect();
         let joined = full.join("!");
         // Tarballs (npm, crates, sdists) wrap the package in one top directory; wheels do not.
-        let path = if self.wheel { joined } else { joined.split_once('/').map_or(joined.clone(), |(_, r)| r.to_string()) };
+        let path =
+            if self.wheel { joined } else { joined.split_once('/').map_or(joined.clone(), |(_, r)| r.to_string()) };
         let manifest_kind = match (self.eco, path.as_str()) {
             (Ecosystem::Npm, "package.json") => Some(ManifestKind::PackageJson),
             (Ecosystem::Crates, "Cargo.toml") => Some(ManifestKind::CargoToml),
@@ -297,7 +298,8 @@ fn apply_manifest(pkg: &mut Package, kind: ManifestKind, text: &str) {
                     "name" => v.clone_into(&mut pkg.name),
                     "version" => v.clone_into(&mut pkg.version),
                     "requires-dist" if !v.contains("extra ==") && !v.contains("extra==") => {
-                        let end = v.find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c))).unwrap_or(v.len());
+                        let end =
+                            v.find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c))).unwrap_or(v.len());
                         pkg.dependencies.push(v[..end].to_string());
                     }
                     "home-page" if pkg.repository.is_none() => pkg.repository = normalise_repository(v),

@@ -144,8 +144,11 @@ pub fn run(opts: &Options) -> Result<Report, Error> {
     let targets: Vec<(Ecosystem, String)> = if opts.targets.is_empty() {
         popular(opts, &universe, &ecos)?
     } else {
-        let present: Vec<Ecosystem> =
-            ecos.iter().copied().filter(|&e| (0..universe.index.len() as u32).any(|i| universe.index.ecosystem(i) == e)).collect();
+        let present: Vec<Ecosystem> = ecos
+            .iter()
+            .copied()
+            .filter(|&e| (0..universe.index.len() as u32).any(|i| universe.index.ecosystem(i) == e))
+            .collect();
         let ecos = if opts.ecosystem.is_some() || present.is_empty() { ecos.clone() } else { present };
         opts.targets.iter().flat_map(|t| ecos.iter().map(move |&e| (e, e.normalise(t)))).collect()
     };
@@ -189,7 +192,8 @@ pub fn run(opts: &Options) -> Result<Report, Error> {
         }
     }
     let mut candidates: Vec<Candidate> = by_key.into_values().collect();
-    candidates.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.target.cmp(&b.target)).then_with(|| a.name.cmp(&b.name)));
+    candidates
+        .sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.target.cmp(&b.target)).then_with(|| a.name.cmp(&b.name)));
     report.candidates = candidates;
     report.targets = targets;
     report.query_ms = started.elapsed().as_millis();
@@ -206,7 +210,8 @@ fn find_copies(
 ) {
     let pkgs: Vec<usize> = (0..universe.packages.len()).filter(|&i| universe.packages[i].0 == eco).collect();
     let slice: Vec<&Package> = pkgs.iter().map(|&i| &universe.packages[i].1).collect();
-    let ours_local: Vec<usize> = pkgs.iter().enumerate().filter(|(_, g)| ours.packages.contains(g)).map(|(l, _)| l).collect();
+    let ours_local: Vec<usize> =
+        pkgs.iter().enumerate().filter(|(_, g)| ours.packages.contains(g)).map(|(l, _)| l).collect();
     for m in copies::find(&slice, &ours_local) {
         let copy = &slice[m.copy];
         let original = &slice[m.original];
@@ -273,6 +278,12 @@ fn related(universe: &Universe, target: Option<&Entry>, cand: &Entry) -> Vec<Str
     let depends = |from: &[&(Ecosystem, Package)], on: &str| {
         from.iter().any(|(eco, p)| p.dependencies.iter().any(|d| eco.normalise(d) == eco.normalise(on)))
     };
+    // DefinitelyTyped: `@types/x` (or `@types/scope__x` for `@scope/x`) types the package `x`.
+    let types_of =
+        |a: &str, b: &str| a.strip_prefix("@types/").is_some_and(|t| t == b.trim_start_matches('@').replace('/', "__"));
+    if types_of(&target.name, &cand.name) || types_of(&cand.name, &target.name) {
+        out.push("DefinitelyTyped types package".to_string());
+    }
     if depends(&cp, &target.name) {
         out.push(format!("depends on '{}'", target.name));
     }
@@ -378,8 +389,9 @@ fn popular(opts: &Options, universe: &Universe, ecos: &[Ecosystem]) -> Result<Ve
         return Ok(out);
     }
     if universe.packages.is_empty() {
-        return Err(Error::new(ErrorKind::Config, "no names to watch")
-            .with_hint("give NAME..., or --top FILE of popular names (or --mirror DIR to use its most-depended-upon)"));
+        return Err(Error::new(ErrorKind::Config, "no names to watch").with_hint(
+            "give NAME..., or --top FILE of popular names (or --mirror DIR to use its most-depended-upon)",
+        ));
     }
     let mut counts: HashMap<(Ecosystem, String), HashMap<String, ()>> = HashMap::new();
     for (eco, p) in &universe.packages {

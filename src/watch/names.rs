@@ -181,8 +181,8 @@ pub fn osa_distance(a: &[u8], b: &[u8], max: usize) -> Option<usize> {
 /// unrelated names at distance 1, long ones are imitated with two slips.
 pub fn max_distance(len: usize) -> usize {
     match len {
-        0..=3 => 0,
-        4..=9 => 1,
+        0..=4 => 0,
+        5..=9 => 1,
         _ => 2,
     }
 }
@@ -191,12 +191,13 @@ pub fn max_distance(len: usize) -> usize {
 /// as "the same thing, for this platform" or "the fixed/new version of it".
 pub const COMBO_SUFFIXES: &[&str] = &[
     "js", "node", "npm", "ts", "py", "python", "py3", "rs", "rust", "cli", "dev", "lib", "sdk", "api", "utils", "util",
-    "tools", "helper", "official", "new", "next", "latest", "fix", "fixed", "secure", "pro", "plus", "0", "1", "2", "3",
-    "4", "5", "6", "7", "8", "9",
+    "tools", "helper", "official", "new", "next", "latest", "fix", "fixed", "secure", "pro", "plus", "0", "1", "2",
+    "3", "4", "5", "6", "7", "8", "9",
 ];
 
 /// Prefixes that make a combosquat (`py-requests`, `node-lodash`).
-pub const COMBO_PREFIXES: &[&str] = &["py", "python", "python3", "node", "js", "rust", "rs", "go", "the", "official", "real"];
+pub const COMBO_PREFIXES: &[&str] =
+    &["py", "python", "python3", "node", "js", "rust", "rs", "go", "the", "official", "real"];
 
 /// Joins `a` and `b` with each separator an ecosystem could show (none, `-`, `_`, `.`).
 pub fn joins(a: &str, b: &str) -> [String; 4] {
@@ -326,10 +327,9 @@ fn one_edit(target: &str, t: &[u8], c: &[u8]) -> Option<Confusion> {
                 confusion(Kind::EditDistance, format!("1 edit from '{target}'"))
             }
         }
-        [i, j] if *j == i + 1 && t[*i] == c[*j] && t[*j] == c[*i] => confusion(
-            Kind::Transposition,
-            format!("'{}' and '{}' swapped in '{target}'", t[*i] as char, t[*j] as char),
-        ),
+        [i, j] if *j == i + 1 && t[*i] == c[*j] && t[*j] == c[*i] => {
+            confusion(Kind::Transposition, format!("'{}' and '{}' swapped in '{target}'", t[*i] as char, t[*j] as char))
+        }
         _ => None,
     }
 }
@@ -348,20 +348,21 @@ fn scope_confusion(target: &str, cand: &str) -> Option<Confusion> {
                 None
             }
         }
-        (Some((s1, n1)), Some((s2, n2))) if n1 == n2 && s1 != s2 => {
-            confusion(Kind::Scope, format!("'{n1}' under another scope ('@{s2}' for '@{s1}')"))
-        }
+        // The same name under two scopes is not reported: `@babel/types` and `@jest/types` are
+        // both legitimate; a squatted scope is found by edit distance on the whole name.
         _ => None,
     }
 }
 
 fn combosquat(target: &str, cand: &str) -> Option<Confusion> {
-    // Affixes are judged on the unscoped part so `@x/lodash-js` is still a combosquat.
-    let (prefix, base) = match split_scope(cand) {
-        Some((s, n)) if split_scope(target).is_none() => (format!("@{s}/"), n),
-        _ => (String::new(), cand),
+    // Affixes are judged on the unscoped part so `@x/lodash-js` is still a combosquat of
+    // `lodash`; a scoped target's combosquats stay in its scope (`core-js` is not `@smithy/core`'s).
+    let (prefix, base, target_base) = match (split_scope(target), split_scope(cand)) {
+        (None, Some((s, n))) => (format!("@{s}/"), n, target),
+        (None, None) => (String::new(), cand, target),
+        (Some((ts, tn)), Some((cs, cn))) if ts == cs => (format!("@{cs}/"), cn, tn),
+        (Some(_), _) => return None,
     };
-    let target_base = split_scope(target).map_or(target, |(_, n)| n);
     for suffix in COMBO_SUFFIXES {
         if joins(target_base, suffix).iter().any(|j| j == base) {
             let added = &base[target_base.len()..];
@@ -380,13 +381,13 @@ fn combosquat(target: &str, cand: &str) -> Option<Confusion> {
 /// Every name a combosquat or scope confusion of `target` could have (normalised for `eco`):
 /// looked up exactly in the index, as affixes cannot be found by edit distance.
 pub fn generated_variants(eco: Ecosystem, target: &str) -> Vec<String> {
-    let base = split_scope(target).map_or(target, |(_, n)| n);
+    let (scope, base) = split_scope(target).map_or((String::new(), target), |(s, n)| (format!("@{s}/"), n));
     let mut out = Vec::new();
     for suffix in COMBO_SUFFIXES {
-        out.extend(joins(base, suffix));
+        out.extend(joins(base, suffix).map(|j| format!("{scope}{j}")));
     }
     for pre in COMBO_PREFIXES {
-        out.extend(joins(pre, base));
+        out.extend(joins(pre, base).map(|j| format!("{scope}{j}")));
     }
     if let Some((scope, name)) = split_scope(target) {
         out.push(name.to_string());
@@ -420,7 +421,8 @@ mod tests {
 
     #[test]
     fn distance() {
-        let cases = [("lodash", "lodahs", Some(1)), ("lodash", "lodash", Some(0)), ("abc", "cba", None), ("ab", "ba", Some(1))];
+        let cases =
+            [("lodash", "lodahs", Some(1)), ("lodash", "lodash", Some(0)), ("abc", "cba", None), ("ab", "ba", Some(1))];
         for (a, b, want) in cases {
             assert_eq!(osa_distance(a.as_bytes(), b.as_bytes(), 1), want, "{a} {b}");
         }
@@ -451,6 +453,11 @@ mod tests {
             (Crates, "serde", "sedre", Some(Kind::Transposition)),
             (Crates, "serde", "serde-json", None),
             (Npm, "ms", "qs", None),
+            (Crates, "libc", "libm", None),
+            (Crates, "itoa", "iota", Some(Kind::Transposition)),
+            (Npm, "@babel/types", "@jest/types", None),
+            (Npm, "@smithy/core", "core-js", None),
+            (Npm, "@smithy/core", "@smithy/core-js", Some(Kind::Combosquat)),
             (Pypi, "opentelemetry-api", "opentelemetry-sdk", None),
             (Pypi, "opentelemetry-api", "opentelemetry-apl", Some(Kind::Homoglyph)),
             (Pypi, "opentelemetry-api", "opentelemetryy-apj", Some(Kind::EditDistance)),
