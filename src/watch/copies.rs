@@ -144,7 +144,7 @@ mod tests {
 
     #[test]
     fn copy_with_one_file_changed() {
-        let packages = vec![
+        let packages = [
             pkg("axios", &[("a.js", 1), ("b.js", 2), ("c.js", 3), ("LICENSE", 9)]),
             pkg("axios-http", &[("a.js", 1), ("b.js", 7), ("c.js", 3), ("LICENSE", 9), ("x.js", 8)]),
             pkg("other", &[("a.js", 5), ("LICENSE", 9), ("z.js", 3)]),

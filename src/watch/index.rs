@@ -57,8 +57,8 @@ impl NameIndexBuilder {
         let mask = (1u64 << bits) - 1;
         let name = |i: usize| &buf[starts[i] as usize..starts[i + 1] as usize];
         let mut offsets = vec![0u32; (1usize << bits) + 1];
-        for i in 0..n {
-            for_each_key(ecos[i], name(i), |h| offsets[(h & mask) as usize + 1] += 1);
+        for (i, &eco) in ecos.iter().enumerate() {
+            for_each_key(eco, name(i), |h| offsets[(h & mask) as usize + 1] += 1);
         }
         for b in 1..offsets.len() {
             offsets[b] += offsets[b - 1];
@@ -66,8 +66,8 @@ impl NameIndexBuilder {
         let total = offsets[offsets.len() - 1] as usize;
         let mut ids = vec![0u32; total];
         let mut fill = offsets.clone();
-        for i in 0..n {
-            for_each_key(ecos[i], name(i), |h| {
+        for (i, &eco) in ecos.iter().enumerate() {
+            for_each_key(eco, name(i), |h| {
                 let slot = &mut fill[(h & mask) as usize];
                 ids[*slot as usize] = i as u32;
                 *slot += 1;

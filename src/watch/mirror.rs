@@ -126,7 +126,7 @@ pub fn read_package(eco: Ecosystem, path: &Path, hash_files: bool) -> Option<Pac
             return Some(pkg);
         }
     };
-    let wheel = file.ends_with(".whl");
+    let wheel = Path::new(file).extension().is_some_and(|e| e.eq_ignore_ascii_case("whl"));
     let mut visitor = Collect { eco, wheel, hash_files, pkg: &mut pkg, manifest: None };
     let expander = Expander { limits: Limits::default(), enabled: true };
     if let Err(e) = expander.process(&Chain::file(path), Content::Bytes(&bytes), &mut visitor) {

@@ -16,7 +16,7 @@ pub mod mirror;
 pub mod names;
 pub mod output;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -154,8 +154,13 @@ pub fn run(opts: &Options) -> Result<Report, Error> {
     };
     let operator_view = opts.targets.is_empty();
     let mut by_key: HashMap<(Ecosystem, u32), Candidate> = HashMap::new();
-    let lookup: HashMap<(Ecosystem, &str), u32> =
-        (0..universe.index.len() as u32).map(|i| ((universe.index.ecosystem(i), universe.index.name(i)), i)).collect();
+    // Name → id for the targets, and for every name only from a mirror (copies are named by
+    // package): a map of 5 million names would cost more than the queries.
+    let wanted: HashSet<(Ecosystem, &str)> = targets.iter().map(|(e, t)| (*e, t.as_str())).collect();
+    let lookup: HashMap<(Ecosystem, &str), u32> = (0..universe.index.len() as u32)
+        .map(|i| ((universe.index.ecosystem(i), universe.index.name(i)), i))
+        .filter(|k| !universe.packages.is_empty() || wanted.contains(&k.0))
+        .collect();
     for (eco, target) in &targets {
         let target_entry = lookup.get(&(*eco, target.as_str())).map(|&i| &universe.entries[i as usize]);
         let target_display = target_entry.map_or(target.as_str(), |e| e.name.as_str()).to_string();
@@ -323,13 +328,11 @@ fn load_names(path: &Path, only: Option<Ecosystem>, report: &mut Report) -> Resu
         if only.is_some_and(|o| o != eco) {
             continue;
         }
-        let norm = eco.normalise(name);
-        if seen.contains_key(&(eco, norm.clone())) {
-            continue;
+        if let std::collections::hash_map::Entry::Vacant(slot) = seen.entry((eco, eco.normalise(name))) {
+            let id = builder.push(eco, &slot.key().1);
+            slot.insert(id);
+            entries.push(Entry { name: name.to_string(), ..Entry::default() });
         }
-        let id = builder.push(eco, &norm);
-        seen.insert((eco, norm), id);
-        entries.push(Entry { name: name.to_string(), ..Entry::default() });
     }
     drop(seen);
     Ok(Universe { entries, index: builder.build(), packages: Vec::new() })
@@ -393,11 +396,11 @@ fn popular(opts: &Options, universe: &Universe, ecos: &[Ecosystem]) -> Result<Ve
             "give NAME..., or --top FILE of popular names (or --mirror DIR to use its most-depended-upon)",
         ));
     }
-    let mut counts: HashMap<(Ecosystem, String), HashMap<String, ()>> = HashMap::new();
+    let mut counts: HashMap<(Ecosystem, String), HashSet<String>> = HashMap::new();
     for (eco, p) in &universe.packages {
         let from = eco.normalise(&p.name);
         for d in &p.dependencies {
-            counts.entry((*eco, eco.normalise(d))).or_default().insert(from.clone(), ());
+            counts.entry((*eco, eco.normalise(d))).or_default().insert(from.clone());
         }
     }
     let mut ranked: Vec<((Ecosystem, String), usize)> = counts.into_iter().map(|(k, v)| (k, v.len())).collect();

@@ -130,9 +130,9 @@ fn homoglyph_pair(a: u8, b: u8) -> bool {
 /// Position of a key on a QWERTY keyboard: row, and column in quarter keys (rows are staggered).
 fn key_position(c: u8) -> Option<(i32, i32)> {
     const ROWS: [(&[u8], i32); 4] = [(b"1234567890-", 0), (b"qwertyuiop", 2), (b"asdfghjkl", 3), (b"zxcvbnm", 5)];
-    for (r, (row, shift)) in ROWS.iter().enumerate() {
-        if let Some(col) = row.iter().position(|&k| k == c) {
-            return Some((r as i32, col as i32 * 4 + shift));
+    for (r, (row, shift)) in (0i32..).zip(ROWS.iter()) {
+        if let Some(col) = (0i32..).zip(row.iter()).find(|(_, k)| **k == c).map(|(i, _)| i) {
+            return Some((r, col * 4 + shift));
         }
     }
     None
@@ -265,6 +265,7 @@ pub struct Confusion {
     pub evidence: String,
 }
 
+#[allow(clippy::unnecessary_wraps)] // every rule's result is an Option; this keeps them one line
 fn confusion(kind: Kind, evidence: String) -> Option<Confusion> {
     Some(Confusion { kind, evidence })
 }
@@ -307,6 +308,7 @@ pub fn classify(eco: Ecosystem, target: &str, cand: &str) -> Option<Confusion> {
 
 /// Describes a single edit (substitution or transposition) from `t` to `c`, when that is what it
 /// is; insertions and deletions are plain edit distance (and only count for names of 4+).
+#[allow(clippy::many_single_char_names)] // t/c: target/candidate bytes, a/b: the differing pair
 fn one_edit(target: &str, t: &[u8], c: &[u8]) -> Option<Confusion> {
     if t.len() != c.len() {
         let d = osa_distance(t, c, 1)?;
