@@ -238,7 +238,10 @@ fn find_copies(
             evidence.of,
             evidence.share() * 100.0
         );
-        let related = related(universe, Some(ours), entry);
+        // A copy keeps our manifest's repository URL, so for a copy only a dependency counts
+        // as a sign of family.
+        let mut related = related(universe, Some(ours), entry);
+        related.retain(|r| !r.starts_with("same repository"));
         let score = if related.is_empty() { Kind::Copy.weight() } else { Kind::Copy.weight() - 50 };
         let slot = by_key.entry((eco, id)).or_insert_with(|| Candidate {
             name: entry.name.clone(),
