@@ -389,13 +389,13 @@ mod tests {
             (Kind::Npmrc, "_auth = dXNlcjpwYXNz\n", true),
             (Kind::Pypirc, "[pypi]\nusername = __token__\npassword = pypi-AgEIcHlwaS5vcmc\n", true),
             (Kind::Pypirc, "[pypi]\nusername = __token__\npassword = <your token>\n", false),
-            (Kind::Netrc, "machine example.com login bob password hunter22\n", true),
+            (Kind::Netrc, "machine example.com login bob password hunter22\n", true), // sluice:allow made up
             (Kind::Netrc, "machine example.com login bob\n", false),
             (Kind::GitCredentials, "https://bob:s3cr3tpw@example.com\n", true),
             (Kind::GitCredentials, "\n", false),
             (Kind::Keystore, "\x00\x01", true),
             (Kind::Keystore, "", false),
-            (Kind::DockerConfig, r#"{"auths":{"r.example":{"auth":"Ym9iOnMzY3IzdA=="}}}"#, true),
+            (Kind::DockerConfig, r#"{"auths":{"r.example":{"auth":"Ym9iOnMzY3IzdA=="}}}"#, true), // sluice:allow made up
             (Kind::DockerConfig, r#"{"auths":{"r.example":{}},"credsStore":"desktop"}"#, false),
             (Kind::Kubeconfig, "users:\n- name: a\n  user:\n    token: abcdef0123456789\n", true),
             (Kind::Kubeconfig, "users:\n- name: a\n  user:\n    exec:\n      command: aws\n", false),
