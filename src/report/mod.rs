@@ -41,6 +41,8 @@ pub struct FindingRecord {
     pub known_public: bool,
     /// The package it lies in, and a summary's note (issue 12); shared by an input's findings.
     pub meta: Option<std::sync::Arc<crate::package::FindingMeta>>,
+    /// For a finding in git objects: commit, blob, path in the tree, author date (issue 13).
+    pub git: Option<std::sync::Arc<crate::git::Origin>>,
 }
 
 impl FindingRecord {
