@@ -10,6 +10,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::PathBuf;
 
 use gix_hash::ObjectId;
@@ -53,6 +54,8 @@ pub struct Walked {
     pub bytes: u64,
     /// Entries that could not be decoded: `(pack offset, message)`.
     pub errors: Vec<(u64, String)>,
+    /// Objects over `object_cap`, stepped over: `(pack offset, size)`.
+    pub oversized: Vec<(u64, u64)>,
     /// Why the walk ended before the last entry, if it did.
     pub stopped: Option<Stop>,
 }
@@ -81,7 +84,9 @@ pub fn walk(bytes: &[u8], limits: PackLimits, mut f: impl FnMut(&ObjectId, Kind,
         walked.stopped = Some(Stop::Corrupt("invalid pack header".into()));
         return walked;
     }
-    let end = bytes.len().saturating_sub(20) as u64;
+    // Entries may not run into the 20-byte trailer, but a truncated pack has none: the walk is
+    // bounded by the data (and the header's object count), the trailer is not checked.
+    let end = bytes.len() as u64;
     let ratio_cap = (bytes.len() as u64).saturating_mul(limits.max_ratio).max(RATIO_FLOOR);
     let mut ids: HashMap<ObjectId, u64> = HashMap::new();
     let mut deferred: Vec<u64> = Vec::new();
@@ -115,11 +120,26 @@ pub fn walk(bytes: &[u8], limits: PackLimits, mut f: impl FnMut(&ObjectId, Kind,
                 return walked;
             }
         };
+        if !entry.header.is_delta() && entry.decompressed_size > limits.object_cap as u64 {
+            match entry_len(bytes, &entry) {
+                Ok(len) => {
+                    if walked.oversized.len() < MAX_ERRORS {
+                        walked.oversized.push((offset, entry.decompressed_size));
+                    }
+                    offset = entry.data_offset + len as u64;
+                    continue;
+                }
+                Err(msg) => {
+                    walked.stopped = Some(Stop::Corrupt(format!("entry at offset {offset}: {msg}")));
+                    return walked;
+                }
+            }
+        }
         if let Header::RefDelta { base_id } = &entry.header
             && !ids.contains_key(base_id)
         {
             // The base may come later in the pack: find this entry's end, and retry at the end.
-            match entry_len(&pack, &entry, &mut inflate, limits.object_cap) {
+            match entry_len(bytes, &entry) {
                 Ok(len) => {
                     deferred.push(offset);
                     offset = entry.data_offset + len as u64;
@@ -145,7 +165,7 @@ pub fn walk(bytes: &[u8], limits: PackLimits, mut f: impl FnMut(&ObjectId, Kind,
             }
             Err(e) => {
                 error(&mut walked, offset, format!("object at offset {offset}: {}", message(&e)));
-                match entry_len(&pack, &entry, &mut inflate, limits.object_cap) {
+                match entry_len(bytes, &entry) {
                     Ok(len) => offset = entry.data_offset + len as u64,
                     Err(msg) => {
                         walked.stopped = Some(Stop::Corrupt(format!("entry at offset {offset}: {msg}")));
@@ -211,19 +231,17 @@ fn emit(
 }
 
 /// The compressed length of an entry's own data (a delta's instructions, not its result), found
-/// by inflating it, so the walk can step over an entry it cannot decode.
-fn entry_len(
-    pack: &data::File<&[u8]>,
-    entry: &data::Entry,
-    inflate: &mut gix_zlib::Inflate,
-    cap: usize,
-) -> Result<usize, String> {
-    let size = usize::try_from(entry.decompressed_size).map_err(|_| "entry size too large".to_string())?;
-    if size > cap {
-        return Err(format!("entry of {size} bytes is over the object limit"));
+/// by inflating it into a sink (no allocation of its size), so the walk can step over an entry
+/// it cannot or will not decode. More output than the header declares is corruption.
+fn entry_len(bytes: &[u8], entry: &data::Entry) -> Result<usize, String> {
+    let start = usize::try_from(entry.data_offset).ok().filter(|&s| s < bytes.len()).ok_or("entry past the pack end")?;
+    let mut z = flate2::bufread::ZlibDecoder::new(&bytes[start..]);
+    let n = std::io::copy(&mut (&mut z).take(entry.decompressed_size.saturating_add(1)), &mut std::io::sink())
+        .map_err(|e| format!("cannot inflate entry: {e}"))?;
+    if n != entry.decompressed_size {
+        return Err(format!("entry inflates to {n} bytes, its header says {}", entry.decompressed_size));
     }
-    let mut buf = vec![0; size];
-    pack.decompress_entry(entry, inflate, &mut buf).map_err(|e| message(&e))
+    Ok(z.total_in() as usize)
 }
 
 /// A gix error as one lowercase line (its chain of causes joined).
@@ -240,6 +258,89 @@ pub fn message(e: &impl std::fmt::Display) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+
+    /// A pack entry: (type, extra header bytes, data before compression).
+    fn entry(kind: u8, extra: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut size = data.len() as u64;
+        let mut b = (kind << 4) | (size & 0x0f) as u8;
+        size >>= 4;
+        while size > 0 {
+            out.push(b | 0x80);
+            b = (size & 0x7f) as u8;
+            size >>= 7;
+        }
+        out.push(b);
+        out.extend_from_slice(extra);
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(data).unwrap();
+        out.extend(z.finish().unwrap());
+        out
+    }
+
+    fn ofs(distance: u64) -> Vec<u8> {
+        let mut n = distance;
+        let mut bytes = vec![(n & 0x7f) as u8];
+        n >>= 7;
+        while n > 0 {
+            n -= 1;
+            bytes.insert(0, 0x80 | (n & 0x7f) as u8);
+            n >>= 7;
+        }
+        bytes
+    }
+
+    fn varint(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let b = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(b);
+                return;
+            }
+            out.push(b | 0x80);
+        }
+    }
+
+    /// A delta that ignores its base (of `base_len` bytes) and inserts `result`.
+    fn delta(base_len: usize, result: &[u8]) -> Vec<u8> {
+        let mut d = Vec::new();
+        varint(base_len, &mut d);
+        varint(result.len(), &mut d);
+        for chunk in result.chunks(127) {
+            d.push(chunk.len() as u8);
+            d.extend_from_slice(chunk);
+        }
+        d
+    }
+
+    /// A pack of `entries` (placed in order; returns the pack and each entry's offset).
+    fn pack(entries: &[Vec<u8>]) -> (Vec<u8>, Vec<u64>) {
+        let mut p = b"PACK\0\0\0\x02".to_vec();
+        p.extend_from_slice(&(entries.len() as u32).to_be_bytes());
+        let mut offsets = Vec::new();
+        for e in entries {
+            offsets.push(p.len() as u64);
+            p.extend_from_slice(e);
+        }
+        p.extend_from_slice(&[0; 20]);
+        (p, offsets)
+    }
+
+    fn blob_id(data: &[u8]) -> ObjectId {
+        gix_object::compute_hash(gix_hash::Kind::Sha1, Kind::Blob, data).unwrap()
+    }
+
+    fn collect(bytes: &[u8], limits: PackLimits) -> (Vec<(ObjectId, Vec<u8>)>, Walked) {
+        let mut got = Vec::new();
+        let w = walk(bytes, limits, |id, kind, data| {
+            assert_eq!(kind, Kind::Blob);
+            assert_eq!(*id, blob_id(data));
+            got.push((*id, data.to_vec()));
+        });
+        (got, w)
+    }
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
@@ -248,6 +349,83 @@ mod tests {
             let w = walk(bytes, PackLimits::default(), |_, _, _| panic!("no object in garbage"));
             assert!(matches!(w.stopped, Some(Stop::Corrupt(_))), "{bytes:?}: {w:?}");
         }
+    }
+
+    #[test]
+    fn deep_delta_chains_resolve() {
+        let base = b"base content".to_vec();
+        let mut entries = vec![entry(3, &[], &base)];
+        let mut prev = base.clone();
+        let (mut sizes, mut want) = (vec![], vec![base.clone()]);
+        for i in 0..500 {
+            let next = format!("version {i}").into_bytes();
+            sizes.push(entries.last().unwrap().len() as u64);
+            entries.push(entry(6, &ofs(sizes[i]), &delta(prev.len(), &next)));
+            want.push(next.clone());
+            prev = next;
+        }
+        let (bytes, _) = pack(&entries);
+        let (got, w) = collect(&bytes, PackLimits::default());
+        assert_eq!(w.errors, vec![]);
+        assert_eq!(w.stopped, None);
+        assert_eq!(got.into_iter().map(|(_, d)| d).collect::<Vec<_>>(), want);
+    }
+
+    #[test]
+    fn bad_deltas_are_object_errors_and_the_walk_goes_on() {
+        let first = entry(3, &[], b"first");
+        // An ofs-delta that points at itself (distance 0), one before the pack start, a
+        // ref-delta to an object that is nowhere, and a ref-delta whose base comes later.
+        let later = b"later base".to_vec();
+        let entries = vec![
+            first.clone(),
+            entry(6, &ofs(0), &delta(5, b"x")),
+            entry(6, &ofs(1 << 20), &delta(5, b"y")),
+            entry(7, &[7; 20], &delta(5, b"z")),
+            entry(7, blob_id(&later).as_bytes(), &delta(later.len(), b"resolved late")),
+            entry(3, &[], &later),
+            entry(3, &[], b"last"),
+        ];
+        let (bytes, _) = pack(&entries);
+        let (got, w) = collect(&bytes, PackLimits::default());
+        let datas: Vec<&[u8]> = got.iter().map(|(_, d)| &d[..]).collect();
+        assert_eq!(datas, vec![&b"first"[..], b"later base", b"last", b"resolved late"], "{w:?}");
+        assert_eq!(w.errors.len(), 3, "{w:?}");
+        assert!(w.errors.iter().any(|(_, m)| m.contains("not in the pack")), "{w:?}");
+        assert_eq!(w.stopped, None);
+    }
+
+    #[test]
+    fn oversized_objects_are_stepped_over() {
+        let big = vec![b'a'; 4096];
+        let (bytes, offsets) = pack(&[entry(3, &[], &big), entry(3, &[], b"small")]);
+        let limits = PackLimits { object_cap: 1024, ..PackLimits::default() };
+        let (got, w) = collect(&bytes, limits);
+        assert_eq!(got.len(), 1);
+        assert_eq!(w.oversized, vec![(offsets[0], 4096)]);
+    }
+
+    #[test]
+    fn truncated_and_over_budget_packs_stop_with_what_was_read() {
+        let mut x = 1u32;
+        let noise: Vec<u8> = (0..3000)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (x >> 24) as u8
+            })
+            .collect();
+        let (bytes, offsets) = pack(&[entry(3, &[], b"one"), entry(3, &[], &noise), entry(3, &[], b"three")]);
+        let cut = &bytes[..offsets[1] as usize + 100];
+        let (got, w) = collect(cut, PackLimits::default());
+        assert_eq!(got.len(), 1);
+        assert!(matches!(w.stopped, Some(Stop::Corrupt(_))), "{w:?}");
+        let (got, w) = collect(&bytes, PackLimits { inflated_budget: 100, ..PackLimits::default() });
+        assert_eq!((got.len(), w.stopped), (2, Some(Stop::Budget)));
+        assert!(offsets[2] > offsets[1] + 1000, "the noise does not compress");
+        let zeros = vec![0; 3 << 20];
+        let (bytes, _) = pack(&[entry(3, &[], &zeros), entry(3, &[], b"after")]);
+        let (got, w) = collect(&bytes, PackLimits { max_ratio: 2, ..PackLimits::default() });
+        assert_eq!((got.len(), w.stopped), (1, Some(Stop::Ratio)));
     }
 
     #[test]

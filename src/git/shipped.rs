@@ -104,6 +104,15 @@ pub fn scan_pack(chain: &Chain, content: Content<'_>, limits: &Limits, host: &mu
         let msg = format!("git packfile: object at offset {offset} not decoded{more}: {first}");
         host.error(chain, &Error::new(ErrorKind::Archive, msg));
     }
+    if let Some((offset, size)) = walked.oversized.first() {
+        let n = walked.oversized.len();
+        let more = if n > 1 { format!(" and {} more", n - 1) } else { String::new() };
+        let detail = format!(
+            "git object at offset {offset} ({size} bytes){more} over the {} MiB object limit not scanned",
+            OBJECT_CAP >> 20
+        );
+        host.skipped(chain, SkipReason::SizeLimit, &detail);
+    }
     match walked.stopped {
         None => {}
         Some(Stop::Corrupt(msg)) => {
