@@ -216,7 +216,8 @@ fn history_scans_report_each_blob_once_under_the_commit_that_introduced_it() {
 fn hostile_repositories_are_error_records_not_crashes() {
     let tmp = util::tempdir();
     let (dir, _, _) = packed_package(&tmp.path().join("good"), &mut Rng::new(21));
-    let pack = walk(&dir.join(".git/objects/pack")).into_iter().find(|p| p.extension().is_some_and(|e| e == "pack")).unwrap();
+    let pack =
+        walk(&dir.join(".git/objects/pack")).into_iter().find(|p| p.extension().is_some_and(|e| e == "pack")).unwrap();
     let bytes = std::fs::read(&pack).unwrap();
 
     // Corrupt in the middle, and truncated: an error record, exit 1 or 2, never a panic.

@@ -79,7 +79,7 @@ pub fn rfc3339(secs: i64, offset_minutes: i32) -> String {
 /// The ids of `commits`, parents before children; among commits whose parents are all done,
 /// the oldest committer time first (then the id, so the order is stable). Parents that are not
 /// in `commits` (a shallow boundary, a range's excluded side) do not hold a commit back.
-pub fn order(commits: &HashMap<ObjectId, Commit>) -> Vec<ObjectId> {
+pub fn order<S: std::hash::BuildHasher>(commits: &HashMap<ObjectId, Commit, S>) -> Vec<ObjectId> {
     let mut waiting: HashMap<&ObjectId, usize> = HashMap::with_capacity(commits.len());
     let mut children: HashMap<&ObjectId, Vec<&ObjectId>> = HashMap::new();
     let mut ready = BinaryHeap::new();
@@ -202,10 +202,15 @@ mod tests {
             author_date: None,
         };
         // 1 <- 2 <- 4, 1 <- 3 <- 4; 3 is older than 2; 5 has a missing (shallow) parent 9.
-        let commits: HashMap<ObjectId, Commit> =
-            [(id(1), c(&[], 10)), (id(2), c(&[1], 30)), (id(3), c(&[1], 20)), (id(4), c(&[2, 3], 5)), (id(5), c(&[9], 1))]
-                .into_iter()
-                .collect();
+        let commits: HashMap<ObjectId, Commit> = [
+            (id(1), c(&[], 10)),
+            (id(2), c(&[1], 30)),
+            (id(3), c(&[1], 20)),
+            (id(4), c(&[2, 3], 5)),
+            (id(5), c(&[9], 1)),
+        ]
+        .into_iter()
+        .collect();
         assert_eq!(order(&commits), vec![id(5), id(1), id(3), id(2), id(4)]);
     }
 }

@@ -234,7 +234,8 @@ fn emit(
 /// by inflating it into a sink (no allocation of its size), so the walk can step over an entry
 /// it cannot or will not decode. More output than the header declares is corruption.
 fn entry_len(bytes: &[u8], entry: &data::Entry) -> Result<usize, String> {
-    let start = usize::try_from(entry.data_offset).ok().filter(|&s| s < bytes.len()).ok_or("entry past the pack end")?;
+    let start =
+        usize::try_from(entry.data_offset).ok().filter(|&s| s < bytes.len()).ok_or("entry past the pack end")?;
     let mut z = flate2::bufread::ZlibDecoder::new(&bytes[start..]);
     let n = std::io::copy(&mut (&mut z).take(entry.decompressed_size.saturating_add(1)), &mut std::io::sink())
         .map_err(|e| format!("cannot inflate entry: {e}"))?;
@@ -247,7 +248,8 @@ fn entry_len(bytes: &[u8], entry: &data::Entry) -> Result<usize, String> {
 /// A gix error as one lowercase line (its chain of causes joined).
 pub fn message(e: &impl std::fmt::Display) -> String {
     let s = e.to_string();
-    let line = s.lines().map(|l| l.trim().trim_end_matches('.')).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(": ");
+    let line =
+        s.lines().map(|l| l.trim().trim_end_matches('.')).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(": ");
     let mut chars = line.chars();
     match chars.next() {
         Some(c) => c.to_lowercase().chain(chars).collect::<String>().trim_end_matches('.').to_string(),
@@ -344,8 +346,12 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for bytes in [&b""[..], b"PACK", b"PACK\0\0\0\x02\0\0\0\x05", b"PACK\0\0\0\x09\0\0\0\x01xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"]
-        {
+        for bytes in [
+            &b""[..],
+            b"PACK",
+            b"PACK\0\0\0\x02\0\0\0\x05",
+            b"PACK\0\0\0\x09\0\0\0\x01xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        ] {
             let w = walk(bytes, PackLimits::default(), |_, _, _| panic!("no object in garbage"));
             assert!(matches!(w.stopped, Some(Stop::Corrupt(_))), "{bytes:?}: {w:?}");
         }

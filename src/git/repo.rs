@@ -169,7 +169,6 @@ impl Objects {
     pub fn read_blob(&self, id: &ObjectId, buf: &mut Vec<u8>) -> Result<bool, Error> {
         self.read(id, Kind::Blob, buf)
     }
-
 }
 
 impl Repo {
@@ -203,7 +202,8 @@ impl Repo {
     /// Every ref (and HEAD) peeled to a commit.
     fn tips(&self) -> Result<Vec<ObjectId>, Error> {
         let mut tips = Vec::new();
-        let platform = self.refs.iter().map_err(|e| git_error(format!("cannot read refs: {}", super::pack::message(&e))))?;
+        let platform =
+            self.refs.iter().map_err(|e| git_error(format!("cannot read refs: {}", super::pack::message(&e))))?;
         let all = platform.all().map_err(|e| git_error(format!("cannot read refs: {e}")))?;
         for r in all {
             let Ok(r) = r else { continue };
@@ -359,7 +359,8 @@ impl Repo {
                 }
                 Met::Blob(..) => {}
                 Met::MissingTree(t, path) => {
-                    let at = if path.is_empty() { String::new() } else { format!(" ('{}')", String::from_utf8_lossy(path)) };
+                    let at =
+                        if path.is_empty() { String::new() } else { format!(" ('{}')", String::from_utf8_lossy(path)) };
                     problem(format!("tree {t}{at} of commit {id} is missing; its files were not scanned"));
                 }
             };
@@ -383,4 +384,3 @@ pub struct PlanStats {
     /// Blobs planned.
     pub blobs: u64,
 }
-

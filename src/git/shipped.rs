@@ -120,7 +120,8 @@ pub fn scan_pack(chain: &Chain, content: Content<'_>, limits: &Limits, host: &mu
             host.error(chain, &Error::new(ErrorKind::Archive, msg));
         }
         Some(Stop::Budget) => {
-            let detail = format!("git packfile expands past {} bytes; the rest was not scanned", limits.max_archive_bytes);
+            let detail =
+                format!("git packfile expands past {} bytes; the rest was not scanned", limits.max_archive_bytes);
             host.skipped(chain, SkipReason::SizeLimit, &detail);
         }
         Some(Stop::Ratio) => {
