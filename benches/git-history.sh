@@ -73,7 +73,7 @@ fi
 
 [ -x "$sluice" ] || { echo "no sluice binary at $sluice (cargo build --release)" >&2; exit 2; }
 commits=$(git -C "$repo" rev-list --all | wc -l)
-git -C "$repo" rev-list --objects --all | git -C "$repo" cat-file --batch-check='%(objecttype) %(objectname) %(objectsize)' \
+git -C "$repo" rev-list --objects --all | cut -d" " -f1 | git -C "$repo" cat-file --batch-check='%(objecttype) %(objectname) %(objectsize)' \
   | awk '$1 == "blob"' > "$work/blobs.txt"
 blobs=$(wc -l < "$work/blobs.txt")
 bytes=$(awk '{s += $3} END {print s}' "$work/blobs.txt")
