@@ -83,11 +83,13 @@ echo "repository: $commits commits, $blobs reachable blobs, $((bytes / 1048576))
 if [ ! -d "$work/blobs" ]; then
   mkdir -p "$work/blobs"
   python3 - "$repo" "$work/blobs" "$work/blobs.txt" <<'EOF'
-import subprocess, sys
+import subprocess, sys, threading
 repo, out, listing = sys.argv[1:]
 ids = [l.split()[1] for l in open(listing)]
 p = subprocess.Popen(["git", "-C", repo, "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-p.stdin.write("".join(i + "\n" for i in ids).encode()); p.stdin.close()
+def feed():  # from a thread: cat-file blocks on a full stdout while we write its stdin
+    p.stdin.write("".join(i + "\n" for i in ids).encode()); p.stdin.close()
+threading.Thread(target=feed).start()
 for i in ids:
     oid, kind, size = p.stdout.readline().split()
     data = p.stdout.read(int(size)); p.stdout.read(1)
@@ -133,7 +135,14 @@ if [ -x "$betterleaks" ]; then
   measure betterleaks "$betterleaks" git "$repo" --no-banner -o "$work/betterleaks.json"
 fi
 for peer in gitleaks betterleaks; do
-  [ -f "$work/$peer.json" ] && python3 -c "import json,sys; f=json.load(open(sys.argv[1])); print(sys.argv[2], len(f), 'findings,', sum(1 for x in f if x.get('Secret','').startswith('ghp_')), 'ghp_ tokens')" "$work/$peer.json" "$peer"
+  [ -f "$work/$peer.json" ] && python3 - "$work/$peer.json" "$peer" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+fs = d["findings"] if isinstance(d, dict) else d  # betterleaks: {"findings": [...]}, gitleaks: [...]
+secret = lambda x: x.get("Secret") or x.get("match", {}).get("value", "")
+tokens = {secret(x) for x in fs if secret(x).startswith("ghp_")}
+print(f"{sys.argv[2]}: {len(fs)} findings, {len(tokens)} distinct ghp_ tokens")
+EOF
 done
 
 # Same secrets from history as from the extracted blobs (fingerprints of content rules).
@@ -149,7 +158,7 @@ def fps(name):
     return out
 g, b = fps("sluice-git"), fps("sluice-blobs")
 planted = sum(1 for l in open(f"{w}/sluice-git.out") if '"rule":"github.pat"' in l)
-print(f"secrets: --git {len(g)}, extracted blobs {len(b)}, same: {g == b}; planted github tokens found: {planted}")
+print(f"sluice: secrets (fingerprints) from --git {len(g)}, from the extracted blobs {len(b)}, same: {g == b}; github.pat findings: {planted}")
 if g != b:
     print("only --git:", len(g - b), "only blobs:", len(b - g)); sys.exit(1)
 EOF
