@@ -131,7 +131,7 @@ impl Objects {
     fn with_handle<T>(&self, f: impl FnOnce(&Handle) -> T) -> T {
         let handle = self.handles.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_else(|| {
             let mut h = self.store.to_cache_arc();
-            h.set_pack_cache(|| Box::new(gix_pack::cache::lru::StaticLinkedList::<64>::new(8 << 20)));
+            h.set_pack_cache(|| Box::new(gix_pack::cache::lru::StaticLinkedList::<64>::new(4 << 20)));
             h
         });
         let out = f(&handle);
