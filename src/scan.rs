@@ -588,15 +588,6 @@ impl<'a> Worker<'a> {
     fn git_blob(&mut self, repo: &git::repo::Objects, id: &ObjectId, origin: Arc<git::Origin>) -> Result<(), Error> {
         let chain = Chain::file(origin.member_path());
         self.counters.files.fetch_add(1, Ordering::Relaxed);
-        match repo.blob_size(id)? {
-            None => return Err(Error::new(ErrorKind::Io, format!("blob {id} is missing"))),
-            Some(size) if size > git::repo::BLOB_CAP => {
-                let detail = format!("blob over {} MiB not scanned", git::repo::BLOB_CAP >> 20);
-                self.skipped(&chain, SkipReason::SizeLimit, &detail);
-                return Ok(());
-            }
-            Some(_) => {}
-        }
         let mut buf = std::mem::take(&mut self.read_buf);
         let result = match repo.read_blob(id, &mut buf) {
             Ok(true) => {
@@ -605,7 +596,15 @@ impl<'a> Worker<'a> {
                 expander.process(&chain, Content::Bytes(&buf), self)
             }
             Ok(false) => Err(Error::new(ErrorKind::Io, format!("blob {id} is missing"))),
-            Err(e) => Err(e),
+            // Over the object store's allocation limit: a size-limit skip, not an error.
+            Err(e) => match repo.blob_size(id) {
+                Ok(Some(size)) if size > git::repo::BLOB_CAP => {
+                    let detail = format!("blob over {} MiB not scanned", git::repo::BLOB_CAP >> 20);
+                    self.skipped(&chain, SkipReason::SizeLimit, &detail);
+                    Ok(())
+                }
+                _ => Err(e),
+            },
         };
         if buf.capacity() > 2 * self.io.read_max as usize {
             buf = Vec::new();

@@ -142,17 +142,22 @@ impl Objects {
     /// Reads object `id` of `kind` into `buf`; `Ok(false)` when it is missing.
     fn read(&self, id: &ObjectId, kind: Kind, buf: &mut Vec<u8>) -> Result<bool, Error> {
         self.with_handle(|h| {
-            let mut tmp = Vec::new();
-            match h.try_find(id, &mut tmp) {
-                Ok(Some(data)) if data.kind == kind => {
-                    buf.clear();
-                    buf.extend_from_slice(data.data);
-                    Ok(true)
-                }
-                Ok(Some(data)) => Err(git_error(format!("object {id} is a {}, not a {kind}", data.kind))),
-                Ok(None) => Ok(false),
-                Err(e) => Err(git_error(format!("object {id}: {}", super::pack::message(&e)))),
+            // The object is decoded into `buf` (no copy); where in it is found by address.
+            let (found, at, len) = match h.try_find(id, buf) {
+                Ok(Some(data)) => (data.kind, data.data.as_ptr() as usize, data.data.len()),
+                Ok(None) => return Ok(false),
+                Err(e) => return Err(git_error(format!("object {id}: {}", super::pack::message(&e)))),
+            };
+            if found != kind {
+                return Err(git_error(format!("object {id} is a {found}, not a {kind}")));
             }
+            let start = at.wrapping_sub(buf.as_ptr() as usize);
+            if start > buf.len() || len > buf.len() - start {
+                return Err(git_error(format!("object {id}: decoded outside its buffer")));
+            }
+            buf.truncate(start + len);
+            buf.drain(..start);
+            Ok(true)
         })
     }
 
