@@ -233,6 +233,7 @@ mod tests {
             context: None,
             known_public: false,
             meta: None,
+            git: None,
         };
         assert_eq!(f.severity(&rules), Severity::High);
         f.known_public = true;
