@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use sluicebox::config::file::{self as config_file, FileConfig};
 use sluicebox::config::{Config, Format};
+use sluicebox::git::repo::{HistoryScan, Range};
 use sluicebox::input::Limits;
 use sluicebox::input::staged;
 use sluicebox::input::walk::WalkOptions;
@@ -132,6 +133,16 @@ struct ScanArgs {
     /// current directory: the pre-commit check
     #[arg(long, conflicts_with = "paths")]
     staged: bool,
+    /// Scan the history of the git repository REPO [default: .]: every blob reachable from any
+    /// ref or HEAD, once, located as <commit>:<path> of the commit that introduced it
+    #[arg(long, value_name = "REPO", num_args = 0..=1, default_missing_value = ".", conflicts_with_all = ["paths", "staged"])]
+    git: Option<PathBuf>,
+    /// With --git: only what the commits of REF..HEAD add (REF: a branch, tag, HEAD or full commit id)
+    #[arg(long, value_name = "REF", requires = "git")]
+    since: Option<String>,
+    /// With --git: only what the commits of A..B add
+    #[arg(long, value_name = "A..B", requires = "git", conflicts_with = "since")]
+    range: Option<String>,
     /// Settings file [default: sluice.toml at the scan root, else at the git top level]
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -224,10 +235,29 @@ enum ContextArg {
     Example,
 }
 
+/// `--git REPO` with `--since` or `--range` as a history scan.
+fn history_scan(repo: PathBuf, since: Option<String>, range: Option<&str>) -> Result<HistoryScan> {
+    let range = match (since, range) {
+        (Some(r), _) => Range::Since(r),
+        (None, Some(r)) => match r.split_once("..") {
+            Some((a, b)) if !a.is_empty() && !b.is_empty() && !b.starts_with('.') => {
+                Range::Between(a.to_string(), b.to_string())
+            }
+            _ => bail!("--range '{r}' is not of the form A..B\nhint: give two commits, e.g. --range v1.0.0..main"),
+        },
+        (None, None) => Range::All,
+    };
+    Ok(HistoryScan { repo, range })
+}
+
 impl ScanArgs {
     /// The Config of these flags, `sluice.toml` merged in (flags win).
     fn into_full_config(self) -> Result<Config> {
         let staged = self.staged;
+        let history = match self.git.clone() {
+            Some(repo) => Some(history_scan(repo, self.since.clone(), self.range.as_deref())?),
+            None => None,
+        };
         let explicit_config = self.config.clone();
         let baseline = self.baseline.clone();
         let (no_progress, quiet) = (self.no_progress, self.quiet);
@@ -241,6 +271,10 @@ impl ScanArgs {
         if staged {
             let cwd = std::env::current_dir().context("cannot read the current directory")?;
             config.staged = Some(staged::toplevel(&cwd)?);
+        }
+        if let Some(history) = history {
+            config.inputs = vec![history.repo.clone()];
+            config.git = Some(history);
         }
         if let Some(path) = explicit_config.or_else(|| config_file::discover(&config)) {
             FileConfig::load(&path)?.apply(&mut config, &path);

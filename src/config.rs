@@ -56,6 +56,9 @@ pub struct Config {
     /// Scan the git index (the staged blobs) of the repository at this top level instead of
     /// `inputs`; locations are repo-relative paths.
     pub staged: Option<PathBuf>,
+    /// Scan this repository's history (`--git`, issue 13) instead of `inputs`; locations are
+    /// `<commit>:<path>`.
+    pub git: Option<crate::git::repo::HistoryScan>,
     /// A previous json/jsonl output: findings with a fingerprint in it are suppressed.
     pub baseline: Option<PathBuf>,
     /// Paths and globs to skip (`exclude` in `sluice.toml`).
@@ -134,6 +137,7 @@ impl Default for Config {
             color: false,
             io: IoOptions::default(),
             staged: None,
+            git: None,
             baseline: None,
             exclude: Vec::new(),
             exclude_base: None,

@@ -21,6 +21,7 @@ pub mod config;
 pub mod context;
 pub mod engine;
 pub mod error;
+pub mod git;
 pub mod input;
 pub mod job;
 pub mod package;

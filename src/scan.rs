@@ -6,10 +6,12 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
+use gix_hash::ObjectId;
 use rayon::prelude::*;
 
 use crate::baseline::Baseline;
@@ -18,6 +20,7 @@ use crate::config::filter::Filters;
 use crate::config::{Config, IoOptions};
 use crate::engine::{Engine, Finding, Scratch};
 use crate::error::{Error, ErrorKind};
+use crate::git;
 use crate::input::archive::Expander;
 use crate::input::staged::{self, Blob, EntryKind};
 use crate::input::walk::{self, Entry};
@@ -312,12 +315,18 @@ enum Job {
     Staged(PathBuf, Vec<u8>),
     /// A staged blob too large to hold: streamed from git (repo-relative path, top level, blob id).
     StagedLarge(PathBuf, PathBuf, String),
+    /// A blob of a history scan (`--git`, issue 13), read by the worker.
+    GitBlob(Arc<git::repo::Objects>, ObjectId, Arc<git::Origin>),
 }
 
 /// Walks the inputs, sending files to the workers and skips/errors straight to the reporter.
 fn produce(config: &Config, filters: &Filters, jobs: &Sender<Job>, records: &Outbox, cancel: &AtomicBool) {
     if let Some(top) = &config.staged {
         produce_staged(top, config.io.read_max, filters, jobs, records, cancel);
+        return;
+    }
+    if let Some(history) = &config.git {
+        produce_git(history, filters, jobs, records, cancel);
         return;
     }
     let (stdin, roots): (Vec<&PathBuf>, Vec<&PathBuf>) = config.inputs.iter().partition(|p| p.as_os_str() == "-");
@@ -397,6 +406,38 @@ fn produce_staged(
     }
 }
 
+/// Sends the blobs of a history scan (see `git::repo`); problems become error records.
+fn produce_git(
+    history: &git::repo::HistoryScan,
+    filters: &Filters,
+    jobs: &Sender<Job>,
+    records: &Outbox,
+    cancel: &AtomicBool,
+) {
+    let top = Chain::file(&history.repo);
+    let repo = match git::repo::open(&history.repo) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = records.send(Record::Error { chain: top, message: e.to_string() });
+            return;
+        }
+    };
+    let mut problem = |message: String| {
+        let _ = records.send(Record::Error { chain: top.clone(), message });
+    };
+    let objects = repo.objects();
+    let mut blob = |id: ObjectId, origin: git::Origin| {
+        let path = origin.path.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+        if filters.exclude.as_ref().is_some_and(|x| x.relative(&path)) {
+            return records.send(excluded(Chain::file(origin.member_path()))).is_ok();
+        }
+        !cancel.load(Ordering::Relaxed) && jobs.send(Job::GitBlob(objects.clone(), id, Arc::new(origin))).is_ok()
+    };
+    if let Err(e) = repo.plan(&history.range, &mut problem, &mut blob) {
+        problem(e.to_string());
+    }
+}
+
 /// A rayon worker: owns its engine scratch and buffers, scans units, sends records.
 struct Worker<'a> {
     engine: &'a Engine,
@@ -418,6 +459,8 @@ struct Worker<'a> {
     read_buf: Vec<u8>,
     window_buf: Vec<u8>,
     found: Vec<Finding>,
+    /// The git origin of the unit being scanned (history scans), copied into its findings.
+    git: Option<Arc<git::Origin>>,
 }
 
 impl<'a> Worker<'a> {
@@ -446,6 +489,7 @@ impl<'a> Worker<'a> {
             read_buf: Vec::new(),
             window_buf: Vec::new(),
             found: Vec::new(),
+            git: None,
         }
     }
 
@@ -466,6 +510,7 @@ impl<'a> Worker<'a> {
         };
         let path = match &job {
             Job::File(p) | Job::Staged(p, _) | Job::StagedLarge(p, _, _) => p.clone(),
+            Job::GitBlob(_, _, origin) => origin.member_path(),
             Job::Stdin => PathBuf::from("-"),
         };
         self.scan_job(job);
@@ -491,6 +536,7 @@ impl<'a> Worker<'a> {
         self.repos.clear();
         let chain = match &job {
             Job::File(p) | Job::Staged(p, _) | Job::StagedLarge(p, _, _) => Chain::file(p),
+            Job::GitBlob(_, _, origin) => Chain::file(origin.member_path()),
             Job::Stdin => Chain::file("-"),
         };
         let result = catch_unwind(AssertUnwindSafe(|| match job {
@@ -513,7 +559,9 @@ impl<'a> Worker<'a> {
                 let expander = self.expander;
                 expander.process(&Chain::file(path), Content::Reader(&mut blob), self)
             }
+            Job::GitBlob(repo, id, origin) => self.git_blob(&repo, &id, origin),
         }));
+        self.git = None;
         self.settle(&chain, result);
     }
 
@@ -534,6 +582,35 @@ impl<'a> Worker<'a> {
                 self.error(chain, &Error::new(ErrorKind::Io, format!("internal error while scanning (panic: {what})")));
             }
         }
+    }
+
+    /// One blob of a history scan, located `<commit>:<path>` with its origin on every finding.
+    fn git_blob(&mut self, repo: &git::repo::Objects, id: &ObjectId, origin: Arc<git::Origin>) -> Result<(), Error> {
+        let chain = Chain::file(origin.member_path());
+        self.counters.files.fetch_add(1, Ordering::Relaxed);
+        let mut buf = std::mem::take(&mut self.read_buf);
+        let result = match repo.read_blob(id, &mut buf) {
+            Ok(true) => {
+                self.git = Some(origin);
+                let expander = self.expander;
+                expander.process(&chain, Content::Bytes(&buf), self)
+            }
+            Ok(false) => Err(Error::new(ErrorKind::Io, format!("blob {id} is missing"))),
+            // Over the object store's allocation limit: a size-limit skip, not an error.
+            Err(e) => match repo.blob_size(id) {
+                Ok(Some(size)) if size > git::repo::BLOB_CAP => {
+                    let detail = format!("blob over {} MiB not scanned", git::repo::BLOB_CAP >> 20);
+                    self.skipped(&chain, SkipReason::SizeLimit, &detail);
+                    Ok(())
+                }
+                _ => Err(e),
+            },
+        };
+        if buf.capacity() > 2 * self.io.read_max as usize {
+            buf = Vec::new();
+        }
+        self.read_buf = buf;
+        result
     }
 
     fn file(&mut self, path: &Path) -> Result<(), Error> {
@@ -602,6 +679,7 @@ impl<'a> Worker<'a> {
                 context: crate::context::of(chain, &self.filters.roots, Some((bytes, f.span.start))),
                 known_public: false,
                 meta: None,
+                git: self.git.clone(),
             };
             match &mut self.capture {
                 Some(captured) => captured.push(record),
@@ -710,6 +788,7 @@ impl checks::Host for Worker<'_> {
             context: crate::context::of(chain, &self.filters.roots, None),
             known_public: false,
             meta: None,
+            git: self.git.clone(),
         };
         self.send(Record::Finding(record));
     }

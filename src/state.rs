@@ -311,6 +311,7 @@ fn decode_record(v: &Value, input: &Path, rules: &RuleSet) -> Option<Record> {
         ),
         known_public: false, // judged again from the fingerprint when replayed
         meta,
+        git: None, // history scans are not replayed from the state store
     }))
 }
 
@@ -351,6 +352,7 @@ mod tests {
                 context: Some("test"),
                 known_public: false,
                 meta: Some(std::sync::Arc::new(meta)),
+                git: None,
             }),
             Record::Error { chain: Chain::file(input), message: "gzip: bad".into() },
             Record::Skipped {

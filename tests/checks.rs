@@ -122,7 +122,8 @@ fn fixture(rng: &mut Rng) -> Fixture {
         (".git/HEAD".into(), b"ref: refs/heads/main\n".to_vec()),
         (".git/config".into(), config.into_bytes()),
         (format!(".git/{object}"), obj_bytes),
-        (".git/objects/pack/pack-0123.pack".into(), b"PACK\0\0\0\x02\0\0\0\0".to_vec()),
+        // An empty (but valid) pack: decoded, nothing in it (issue 13).
+        (".git/objects/pack/pack-0123.pack".into(), [&b"PACK\0\0\0\x02\0\0\0\0"[..], &[0; 20]].concat()),
     ];
     Fixture { files, object }
 }
@@ -154,7 +155,7 @@ fn assert_fixture(c: &Collect, at: &str, object: &str) {
     assert!(!all.iter().any(|(r, l, _)| r.starts_with("github.") && l.ends_with("dist/index.js.map")), "{all:#?}");
     assert_eq!(all.iter().filter(|(_, l, _)| l.ends_with(&format!("{at}.git/config"))).count(), 1, "{all:#?}");
     assert!(!all.iter().any(|(_, l, _)| l.contains("other.js")), "an external map that is not shipped is no finding");
-    assert!(skipped(c, SkipReason::Unsupported, ".git/objects/pack/pack-0123.pack"));
+    assert!(!skipped(c, SkipReason::Unsupported, ".git/objects/pack/pack-0123.pack"), "packs are decoded");
 }
 
 #[test]

@@ -67,6 +67,7 @@ fn archive_chains_whole_files_and_errors_are_valid() {
     let rules = golden_rules();
     let finding = |chain: Chain, line: Option<u64>| {
         Record::Finding(FindingRecord {
+            git: None,
             rule: RuleId(0),
             chain,
             line,

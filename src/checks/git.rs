@@ -1,7 +1,7 @@
 //! `.git` in a package (issue 5): where a repository starts in a name ([`repo_end`]), which part
 //! of it a unit is ([`Part`]), remote URLs with credentials in `.git/config`
 //! ([`config_credentials`]), and loose objects inflated so their content is scanned with lines
-//! counted in the blob ([`loose_object`]). Packfiles are reported, not decoded.
+//! counted in the blob ([`loose_object`]). Packfiles are decoded by `crate::git::shipped`.
 
 use std::io::{self, Cursor, Read};
 use std::path::{Component, Path, PathBuf};

@@ -188,6 +188,7 @@ impl Tally {
                 context,
                 known_public: false,
                 meta: Some(Arc::new(meta)),
+                git: None,
             });
         }
         out

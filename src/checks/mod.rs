@@ -191,10 +191,7 @@ impl Checks {
             Unit::GitFile => self.git_file(chain, content, host),
             Unit::Git(git::Part::Config) => self.git_config(chain, content, host),
             Unit::Git(git::Part::LooseObject) => git::loose_object(chain, content, &self.limits, host),
-            Unit::Git(git::Part::Pack) => {
-                host.skipped(chain, SkipReason::Unsupported, "git packfile not decoded");
-                Ok(())
-            }
+            Unit::Git(git::Part::Pack) => crate::git::shipped::scan_pack(chain, content, &self.limits, host),
             Unit::Git(git::Part::Other) => unreachable!("planned as plain"),
         }
     }

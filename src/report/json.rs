@@ -135,6 +135,9 @@ pub fn record_json(rules: &RuleSet, record: &Record, show_secrets: bool) -> Valu
             if let Some(meta) = &f.meta {
                 insert_meta(&mut m, meta);
             }
+            if let Some(g) = &f.git {
+                insert_git(&mut m, g);
+            }
         }
         Record::Error { message, .. } | Record::Skipped { message, .. } => {
             m.insert("message".into(), message.clone().into());
@@ -162,6 +165,20 @@ pub fn insert_meta(m: &mut Map<String, Value>, meta: &crate::package::FindingMet
     }
     if !meta.examples.is_empty() {
         m.insert("examples".into(), meta.examples.clone().into());
+    }
+}
+
+/// `commit`, `blob`, `tree_path`, `author_date` of a finding in git objects (issue 13).
+pub fn insert_git(m: &mut Map<String, Value>, g: &crate::git::Origin) {
+    if let Some(c) = &g.commit {
+        m.insert("commit".into(), c.clone().into());
+    }
+    m.insert("blob".into(), g.blob.clone().into());
+    if let Some(p) = &g.path {
+        m.insert("tree_path".into(), String::from_utf8_lossy(p).into_owned().into());
+    }
+    if let Some(d) = &g.author_date {
+        m.insert("author_date".into(), d.clone().into());
     }
 }
 

@@ -41,6 +41,8 @@ pub struct FindingRecord {
     pub known_public: bool,
     /// The package it lies in, and a summary's note (issue 12); shared by an input's findings.
     pub meta: Option<std::sync::Arc<crate::package::FindingMeta>>,
+    /// For a finding in git objects: commit, blob, path in the tree, author date (issue 13).
+    pub git: Option<std::sync::Arc<crate::git::Origin>>,
 }
 
 impl FindingRecord {
@@ -231,6 +233,7 @@ mod tests {
             context: None,
             known_public: false,
             meta: None,
+            git: None,
         };
         assert_eq!(f.severity(&rules), Severity::High);
         f.known_public = true;

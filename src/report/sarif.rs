@@ -107,6 +107,11 @@ pub fn log(rules: &RuleSet, records: &[Record], summary: &Summary, show_secrets:
                         text = format!("{}: {}", rule.description, escape_control(note));
                     }
                 }
+                if let Some(g) = &f.git
+                    && let Some(obj) = properties.as_object_mut()
+                {
+                    super::json::insert_git(obj, g);
+                }
                 results.push(json!({
                     "ruleId": rule.id,
                     "ruleIndex": f.rule.0,
