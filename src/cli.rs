@@ -40,6 +40,8 @@ enum Command {
     /// Record the current findings so later scans report only new ones (--baseline)
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// What changed between two releases: files, install-time code, dependencies, new findings
+    Diff(DiffArgs),
     /// Group the findings of a JSON Lines scan into secrets, with the packages and versions
     /// that carry each
     Report(ReportArgs),
@@ -324,6 +326,7 @@ pub fn main() -> i32 {
         Command::Scan(args) => args.into_full_config().and_then(|config| run_scan(&config)),
         Command::Preflight(args) => run_preflight(&args),
         Command::Baseline(BaselineCommand::Create { scan }) => baseline_create(scan),
+        Command::Diff(args) => run_diff(&args),
         Command::Rules(RulesCommand::List { format }) => rules_list(format),
         Command::Rules(RulesCommand::Check { files }) => rules_check(&files),
         Command::Report(args) => run_report(&args),
@@ -587,4 +590,84 @@ fn run_preflight(args: &PreflightArgs) -> Result<i32> {
         PreflightFormat::Sarif => report::sarif(&result, &mut out)?,
     }
     Ok(result.exit_code(args.strict))
+}
+
+#[derive(Args)]
+struct DiffArgs {
+    /// OLD and NEW: package archives (.tgz, .crate, .whl, .tar.gz, .gem) or directories; with
+    /// NEW alone, OLD is the previous release found in --mirror or the local package caches
+    #[arg(required = true, num_args = 1..=2, value_name = "OLD NEW")]
+    paths: Vec<PathBuf>,
+    /// Look for OLD in DIR (files named name-version.ext, e.g. ~/.cache/sluice-mirror/archives)
+    #[arg(long, value_name = "DIR")]
+    mirror: Option<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = PreflightFormat::Human)]
+    format: PreflightFormat,
+    /// Write the report to FILE instead of stdout
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Lowest severity that makes the exit code 1
+    #[arg(long, value_enum, default_value_t = FailOn::Low)]
+    fail_on: FailOn,
+    /// Print full secret values of new findings (masked by default)
+    #[arg(long)]
+    show_secrets: bool,
+    /// Extra rule files or directories of *.toml
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Worker threads (default: available cores)
+    #[arg(long, short = 'j', default_value_t = 0)]
+    threads: usize,
+    /// Color in human output
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+fn run_diff(args: &DiffArgs) -> Result<i32> {
+    use sluicebox::diff;
+    let config = Config {
+        extra_rules: args.rules.clone(),
+        threads: args.threads,
+        show_secrets: args.show_secrets,
+        ..Config::default()
+    };
+    let (old, new) = match args.paths.as_slice() {
+        [old, new] => (old.clone(), new.clone()),
+        [new] => {
+            let old = diff::find_previous(new, args.mirror.as_deref(), config.limits)?;
+            eprintln!("sluice: comparing with the previous release '{}'", old.display());
+            (old, new.clone())
+        }
+        _ => bail!("give OLD and NEW, or NEW with --mirror DIR"),
+    };
+    let engine = scan::build_engine(&config)?;
+    let result = diff::run(&old, &new, &config, &engine)?;
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("cannot create output file '{}'", path.display()))?,
+        )),
+        None => Box::new(io::BufWriter::new(io::stdout().lock())),
+    };
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            args.output.is_none()
+                && io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    match args.format {
+        PreflightFormat::Human => diff::report::human(&result, color, &mut out)?,
+        PreflightFormat::Json => diff::report::json(&result, &mut out)?,
+        PreflightFormat::Sarif => diff::report::sarif(&result, &mut out)?,
+    }
+    out.flush()?;
+    let fail_on = match args.fail_on {
+        FailOn::Low => Severity::Low,
+        FailOn::Medium => Severity::Medium,
+        FailOn::High => Severity::High,
+    };
+    Ok(result.exit_code(fail_on))
 }

@@ -19,6 +19,7 @@ pub mod baseline;
 pub mod checks;
 pub mod config;
 pub mod context;
+pub mod diff;
 pub mod engine;
 pub mod error;
 pub mod input;
@@ -29,6 +30,7 @@ pub mod progress;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod scope;
 pub mod shard;
 pub mod state;
 
