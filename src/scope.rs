@@ -109,7 +109,9 @@ fn npm(s: &str) -> Option<Scope> {
         ));
     }
     let uuid = value.len() == 36 && value.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
-    uuid.then(|| Scope::new("legacy", "legacy npm token (UUID format): full access to the account, cannot be scoped", true))
+    uuid.then(|| {
+        Scope::new("legacy", "legacy npm token (UUID format): full access to the account, cannot be scoped", true)
+    })
 }
 
 fn gitlab(s: &str) -> Option<Scope> {
@@ -192,11 +194,15 @@ fn pypi(body: &str) -> Scope {
 /// The caveat identifiers of a v2 binary macaroon in URL-safe (or standard) base64, read as far
 /// as the bytes allow; `None` when it is not a v2 macaroon at all.
 pub fn decode_macaroon(b64: &str) -> Option<Vec<Vec<u8>>> {
-    let clean: String = b64.trim_end_matches('=').chars().map(|c| match c {
-        '+' => '-',
-        '/' => '_',
-        c => c,
-    }).collect();
+    let clean: String = b64
+        .trim_end_matches('=')
+        .chars()
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            c => c,
+        })
+        .collect();
     // A token cut short by the pattern's length bound still yields its leading caveats.
     let usable = clean.len() - clean.len() % 4 + if clean.len() % 4 >= 2 { clean.len() % 4 } else { 0 };
     let engine = base64::engine::GeneralPurpose::new(

@@ -5,6 +5,7 @@ mod util;
 mod archive;
 mod checks;
 mod corpus;
+mod diff;
 mod hostile;
 mod human;
 mod io;

@@ -52,7 +52,7 @@ pub fn obfuscation(name: &str, file: &File) -> Option<String> {
         signs.push(format!("a {run}-byte base64 blob"));
     }
     let entropy = crate::engine::entropy::shannon(bytes);
-    if code && entropy >= 5.6 {
+    if code && entropy >= 5.8 {
         signs.push(format!("entropy {entropy:.1} bits/byte"));
     }
     (!signs.is_empty()).then(|| signs.join(", "))
@@ -76,7 +76,12 @@ mod tests {
     use super::*;
 
     fn file(bytes: &[u8]) -> File {
-        File { size: bytes.len() as u64, hash: [0; 32], head: bytes[..bytes.len().min(8192)].to_vec(), bytes: Some(bytes.to_vec()) }
+        File {
+            size: bytes.len() as u64,
+            hash: [0; 32],
+            head: bytes[..bytes.len().min(8192)].to_vec(),
+            bytes: Some(bytes.to_vec()),
+        }
     }
 
     #[test]

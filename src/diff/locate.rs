@@ -150,7 +150,10 @@ mod tests {
     fn names_and_versions() {
         assert_eq!(parse_file_name("serde-1.0.200.crate"), Some(("serde".into(), "1.0.200".into())));
         assert_eq!(parse_file_name("actix-web-4.18.1.crate"), Some(("actix-web".into(), "4.18.1".into())));
-        assert_eq!(parse_file_name("aiohttp-3.14.5-cp312-cp312-manylinux.whl"), Some(("aiohttp".into(), "3.14.5".into())));
+        assert_eq!(
+            parse_file_name("aiohttp-3.14.5-cp312-cp312-manylinux.whl"),
+            Some(("aiohttp".into(), "3.14.5".into()))
+        );
         assert_eq!(parse_file_name("acorn-jsx-5.3.2.tgz"), Some(("acorn-jsx".into(), "5.3.2".into())));
         assert_eq!(parse_file_name("README.md"), None);
         assert_eq!(compare_versions("1.10.0", "1.9.9"), Ordering::Greater);

@@ -113,8 +113,12 @@ impl Manifest {
         let package = v.get("package").and_then(|p| p.as_table());
         self.name = package.and_then(|p| p.get("name")).and_then(|n| n.as_str()).map(str::to_string);
         self.version = package.and_then(|p| p.get("version")).and_then(|n| n.as_str()).map(str::to_string);
-        if let Some(build) = package.and_then(|p| p.get("build")) {
-            self.hooks.insert("package.build".into(), build.to_string().trim_matches('"').to_string());
+        // `build = false` (written by newer cargo) is no hook, and `build.rs` itself is judged
+        // as a file; only a build script elsewhere is a hook here.
+        if let Some(build) = package.and_then(|p| p.get("build")).and_then(|b| b.as_str())
+            && build != "build.rs"
+        {
+            self.hooks.insert("package.build".into(), build.to_string());
         }
         let mut tables: Vec<(String, &toml::Table)> = Vec::new();
         for (key, prefix) in [("dependencies", ""), ("build-dependencies", "build:")] {
@@ -180,7 +184,9 @@ impl Manifest {
     fn pyproject(&mut self, text: &str) {
         let v: toml::Table = match text.parse() {
             Ok(v) => v,
-            Err(e) => return self.broken.push(format!("pyproject.toml: {}", e.to_string().lines().next().unwrap_or(""))),
+            Err(e) => {
+                return self.broken.push(format!("pyproject.toml: {}", e.to_string().lines().next().unwrap_or("")));
+            }
         };
         self.ecosystem.get_or_insert("pypi");
         if let Some(bs) = v.get("build-system").and_then(|b| b.as_table()) {
@@ -289,7 +295,8 @@ fn cargo_source(t: &toml::Table) -> String {
 }
 
 /// Why the range `new` accepts more than `old` did (or comes from a non-registry source).
-pub fn loosened(old: &str, new: &str) -> Option<&'static str> {
+/// `caret_default`: a bare version is a caret range (Cargo), not an exact pin (npm).
+pub fn loosened(old: &str, new: &str, caret_default: bool) -> Option<&'static str> {
     let (o, n) = (old.trim(), new.trim());
     if o == n {
         return None;
@@ -307,11 +314,13 @@ pub fn loosened(old: &str, new: &str) -> Option<&'static str> {
         return Some("now accepts any version");
     }
     let exact = |s: &str| {
+        if caret_default && !s.starts_with('=') {
+            return false;
+        }
         let s = s.trim_start_matches("==").trim_start_matches('=').trim();
         !s.is_empty() && s.chars().next().is_some_and(|c| c.is_ascii_digit()) && !s.contains([' ', ',', '*', 'x'])
     };
-    let npm_exact = exact(o) && (o.starts_with('=') || !o.contains('.') || o.matches('.').count() == 2);
-    if npm_exact && !exact(n) {
+    if exact(o) && !exact(n) {
         return Some("was pinned");
     }
     if o.starts_with('~') && n.starts_with('^') {
@@ -338,12 +347,13 @@ mod tests {
             ("==1.0", ">=1.0", true),
             (">=1.0,<2", ">=1.0", true),
             ("1", "1.1", false),
-            ("=1.0.5", "1.0.5", true),
             ("1.0", "git https://example.invalid/x", true),
         ];
         for (o, n, want) in cases {
-            assert_eq!(loosened(o, n).is_some(), want, "{o} -> {n}");
+            assert_eq!(loosened(o, n, false).is_some(), want, "{o} -> {n}");
         }
+        assert!(loosened("=1.0.5", "1.0", true).is_some(), "cargo: a bare version is a caret range");
+        assert!(loosened("1.0.5", "1.0.6", true).is_none());
     }
 
     #[test]

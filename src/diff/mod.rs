@@ -214,8 +214,11 @@ fn files(a: &Package, b: &Package, items: &mut Vec<Item>) -> Counts {
                 c.changed += 1;
                 if !churn(key) {
                     items.push(
-                        Item::new("file.changed", Level::Info, Some(key), format!("changed: {key}"))
-                            .detail(format!("{} → {}", size(o.size), size(f.size))),
+                        Item::new("file.changed", Level::Info, Some(key), format!("changed: {key}")).detail(format!(
+                            "{} → {}",
+                            size(o.size),
+                            size(f.size)
+                        )),
                     );
                 }
             }
@@ -248,7 +251,9 @@ fn files(a: &Package, b: &Package, items: &mut Vec<Item>) -> Counts {
     for (key, f) in &a.files {
         if !b.files.contains_key(key) {
             c.removed += 1;
-            items.push(Item::new("file.removed", Level::Info, Some(key), format!("removed: {key}")).detail(size(f.size)));
+            items.push(
+                Item::new("file.removed", Level::Info, Some(key), format!("removed: {key}")).detail(size(f.size)),
+            );
         }
     }
     c
@@ -287,7 +292,7 @@ fn manifests(a: &Manifest, b: &Manifest, items: &mut Vec<Item>) {
                 items.push(Item::new("dependency.added", level, at, format!("dependency added: {dep} {spec}")));
             }
             Some(old) if old != spec => {
-                let (level, why) = match loosened(old, spec) {
+                let (level, why) = match loosened(old, spec, b.ecosystem == Some("crates")) {
                     Some(why) if dev => (LOW, format!(" ({why})")),
                     Some(why) => (MEDIUM, format!(" ({why})")),
                     None => (Level::Info, String::new()),
@@ -367,13 +372,18 @@ fn findings(
             None => path.clone(),
         };
         items.push(
-            Item::new("finding.new", Level::At(f.severity(rules)), Some(&path), format!("new finding: {}", rule.description))
-                .detail(format!(
-                    "{} ({}) at {at}: {}",
-                    rule.id,
-                    rule.category,
-                    crate::report::mask(&f.secret, config.show_secrets)
-                )),
+            Item::new(
+                "finding.new",
+                Level::At(f.severity(rules)),
+                Some(&path),
+                format!("new finding: {}", rule.description),
+            )
+            .detail(format!(
+                "{} ({}) at {at}: {}",
+                rule.id,
+                rule.category,
+                crate::report::mask(&f.secret, config.show_secrets)
+            )),
         );
     }
     Ok(())

@@ -76,7 +76,8 @@ impl Package {
                     collect.problems.push(format!("{chain}: {}", e.message()));
                 }
             }
-            let mut pkg = Package { path: path.to_path_buf(), files: BTreeMap::new(), root: None, problems: Vec::new() };
+            let mut pkg =
+                Package { path: path.to_path_buf(), files: BTreeMap::new(), root: None, problems: Vec::new() };
             pkg.absorb(collect, false);
             return Ok(pkg);
         }
@@ -84,8 +85,11 @@ impl Package {
         let mut bytes = Vec::new();
         f.read_to_end(&mut bytes).map_err(|e| Error::io(&e).context(path.display()))?;
         if sniff(&bytes).is_none() {
-            return Err(Error::new(ErrorKind::Config, format!("'{}' is not a package archive or a directory", path.display()))
-                .with_hint("give a .tgz, .crate, .whl, .tar.gz or .gem file, or a directory"));
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("'{}' is not a package archive or a directory", path.display()),
+            )
+            .with_hint("give a .tgz, .crate, .whl, .tar.gz or .gem file, or a directory"));
         }
         let chain = Chain::file(path);
         if let Err(e) = expander.process(&chain, Content::Bytes(&bytes), &mut collect) {

@@ -139,11 +139,14 @@ pub fn sarif(diff: &Diff, out: &mut dyn Write) -> io::Result<()> {
                 text.push_str(&format!(" ({d})"));
             }
             let mut location = match (&i.path, new_is_dir) {
-                (Some(p), true) => json!({"physicalLocation": {"artifactLocation": {"uri": uri(&Chain::file(diff.new.join(p)))}}}),
+                (Some(p), true) => {
+                    json!({"physicalLocation": {"artifactLocation": {"uri": uri(&Chain::file(diff.new.join(p)))}}})
+                }
                 _ => json!({"physicalLocation": {"artifactLocation": {"uri": uri(&Chain::file(&diff.new))}}}),
             };
             if let (Some(p), false) = (&i.path, new_is_dir) {
-                location["logicalLocations"] = json!([{"fullyQualifiedName": format!("{}!{p}", diff.new.to_string_lossy())}]);
+                location["logicalLocations"] =
+                    json!([{"fullyQualifiedName": format!("{}!{p}", diff.new.to_string_lossy())}]);
             }
             json!({
                 "ruleId": format!("diff.{}", i.kind),
