@@ -150,10 +150,8 @@ fn pypi(body: &str) -> Scope {
         let Ok(v) = serde_json::from_slice::<Value>(c) else { continue };
         match &v {
             Value::Object(o) => {
-                if let Some(p) = o.get("permissions") {
-                    if let Some(names) = p.get("projects").and_then(Value::as_array) {
-                        restrict(names.iter().filter_map(Value::as_str).map(str::to_string).collect());
-                    }
+                if let Some(names) = o.get("permissions").and_then(|p| p.get("projects")).and_then(Value::as_array) {
+                    restrict(names.iter().filter_map(Value::as_str).map(str::to_string).collect());
                 }
                 if let Some(e) = o.get("exp").and_then(Value::as_i64) {
                     expires = Some(expires.map_or(e, |x: i64| x.min(e)));
@@ -225,13 +223,10 @@ pub fn decode_macaroon(b64: &str) -> Option<Vec<Vec<u8>>> {
         r.field()?;
     }
     let mut caveats = Vec::new();
-    loop {
-        // Each caveat: optional location (1), identifier (2), optional verification id (4), EOS.
-        let Some(t) = r.varint() else { break };
-        if t == 0 {
-            break; // end of the caveats; the signature (6) follows
-        }
-        let mut t = t;
+    // Each caveat: optional location (1), identifier (2), optional verification id (4), EOS;
+    // an empty section ends the caveats and the signature (6) follows.
+    while let Some(first) = r.varint().filter(|t| *t != 0) {
+        let mut t = first;
         loop {
             let Some(data) = r.field() else { return Some(caveats) };
             if t == 2 {
@@ -280,6 +275,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).
+#[allow(clippy::many_single_char_names)] // the published algorithm's names
 fn rfc3339(t: i64) -> String {
     let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
     // Howard Hinnant's civil_from_days.

@@ -357,7 +357,7 @@ fn pypi_token_scope_from_macaroon_caveats() {
             false,
         ),
         (&[r#"[3, "d2b8a5b0-7e6c-4a51-9c1e-2f4b6a8d0c13"]"#], "user-wide", &[], false),
-        (&[r#"[0, 1767225600, 1767222000]"#, r#"[1, ["acme-widget"]]"#], "project", &["acme-widget"], true),
+        (&["[0, 1767225600, 1767222000]", r#"[1, ["acme-widget"]]"#], "project", &["acme-widget"], true),
         (
             &[r#"{"exp": 1767225600, "nbf": 1767222000}"#, r#"{"version": 1, "permissions": "user"}"#],
             "user-wide",
@@ -370,7 +370,7 @@ fn pypi_token_scope_from_macaroon_caveats() {
         let token = macaroon(caveats, &mut rng);
         let scope = sluicebox::scope::of("pypi.upload-token", token.as_bytes()).unwrap();
         assert_eq!(scope.kind, *kind, "{caveats:?}");
-        assert_eq!(scope.projects, projects.iter().map(|p| p.to_string()).collect::<Vec<_>>(), "{caveats:?}");
+        assert_eq!(scope.projects, projects.iter().map(ToString::to_string).collect::<Vec<_>>(), "{caveats:?}");
         assert_eq!(scope.broad, *kind == "user-wide");
         assert_eq!(scope.remediation().is_some(), *kind == "user-wide");
         assert_eq!(scope.expires.is_some(), *expires, "{caveats:?}");

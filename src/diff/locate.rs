@@ -5,6 +5,7 @@
 //! Nothing is fetched; when nothing is found, the places searched are named.
 
 use std::cmp::Ordering;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -132,7 +133,10 @@ fn npm_cache(cacache: &Path, name: &str) -> Vec<Candidate> {
             let Some(version) = key[at + needle.len()..].strip_suffix(".tgz") else { continue };
             let Some(b64) = integrity.split_whitespace().find_map(|i| i.strip_prefix("sha512-")) else { continue };
             let Ok(digest) = base64::engine::general_purpose::STANDARD.decode(b64) else { continue };
-            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            let hex = digest.iter().fold(String::new(), |mut h, b| {
+                let _ = write!(h, "{b:02x}");
+                h
+            });
             let path = cacache.join("content-v2/sha512").join(&hex[..2]).join(&hex[2..4]).join(&hex[4..]);
             if path.is_file() {
                 out.push(Candidate { path, version: version.to_string() });

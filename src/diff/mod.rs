@@ -174,7 +174,9 @@ fn install_file(key: &str) -> Option<&'static str> {
         "setup.py" if top => Some("setup.py (runs at pip install of the sdist)"),
         "build.rs" if top => Some("Cargo build script (runs at every build of a dependent)"),
         "extconf.rb" => Some("gem native extension (runs at gem install)"),
-        _ if name.ends_with(".pth") && !key.contains('!') => Some(".pth file (runs at every Python start-up)"),
+        _ if name.to_ascii_lowercase().ends_with(".pth") && !key.contains('!') => {
+            Some(".pth file (runs at every Python start-up)")
+        }
         _ => None,
     }
 }
@@ -417,16 +419,13 @@ pub fn find_previous(new: &Path, mirror: Option<&Path>, limits: crate::input::Li
     let file = new.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     let from_file = locate::parse_file_name(&file);
     let manifest = Manifest::of(&Package::load(new, limits)?);
-    let (name, version) = match (manifest.name, manifest.version, from_file) {
-        (Some(n), Some(v), _) => (n, v),
-        (_, _, Some((n, v))) => (n, v),
-        _ => {
-            return Err(Error::new(
-                crate::error::ErrorKind::Config,
-                format!("cannot tell the package name and version of '{}'", new.display()),
-            )
-            .with_hint("give OLD as a path: sluice diff OLD NEW"));
-        }
+    let ((Some(name), Some(version), _) | (_, _, Some((name, version)))) = (manifest.name, manifest.version, from_file)
+    else {
+        return Err(Error::new(
+            crate::error::ErrorKind::Config,
+            format!("cannot tell the package name and version of '{}'", new.display()),
+        )
+        .with_hint("give OLD as a path: sluice diff OLD NEW"));
     };
     locate::previous(&name, &version, &file, mirror)
 }
