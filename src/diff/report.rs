@@ -55,8 +55,8 @@ pub fn human(diff: &Diff, color: bool, out: &mut dyn Write) -> io::Result<()> {
     for item in &diff.items {
         let tag = format!("{:<6}", item.level.as_str().to_uppercase());
         writeln!(out, "{} {}", paint(item.level, &tag), escape_control(&item.title))?;
-        if let Some(d) = &item.detail {
-            writeln!(out, "       {}", escape_control(d))?;
+        for line in item.detail.iter().flat_map(|d| d.lines()) {
+            writeln!(out, "       {}", escape_control(line))?;
         }
     }
     for p in &diff.problems {
