@@ -148,12 +148,12 @@ pub fn unified(name: &str, a: &str, b: &str) -> String {
             ops.push((' ', x[i]));
             i += 1;
             j += 1;
-        } else if j < m && (i == n || t[i * (m + 1) + j + 1] >= t[(i + 1) * (m + 1) + j]) {
-            ops.push(('+', y[j]));
-            j += 1;
-        } else {
+        } else if i < n && (j == m || t[(i + 1) * (m + 1) + j] >= t[i * (m + 1) + j + 1]) {
             ops.push(('-', x[i]));
             i += 1;
+        } else {
+            ops.push(('+', y[j]));
+            j += 1;
         }
     }
     let near = |k: usize| ops[k.saturating_sub(3)..(k + 4).min(ops.len())].iter().any(|(c, _)| *c != ' ');
