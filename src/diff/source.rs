@@ -123,6 +123,7 @@ pub fn compare(repo: &Package, pkg: &Package, build_outputs: &[String]) -> Resul
 
 /// A unified diff of two texts with three lines of context, cut at [`DIFF_LINES`] lines;
 /// texts over 4,000 lines get a size note instead (the line table is quadratic).
+#[allow(clippy::many_single_char_names)] // the textbook LCS names
 pub fn unified(name: &str, a: &str, b: &str) -> String {
     let (x, y): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
     if x.len() > 4000 || y.len() > 4000 {
