@@ -126,17 +126,22 @@ impl Manifest {
                 tables.push((prefix.to_string(), t));
             }
         }
+        // Platform-specific dependencies count under their name alone: a crate that moves
+        // between `cfg(...)` tables is no new dependency.
         if let Some(targets) = v.get("target").and_then(|t| t.as_table()) {
-            for (cfg, t) in targets {
+            for t in targets.values() {
                 for (key, prefix) in [("dependencies", ""), ("build-dependencies", "build:")] {
                     if let Some(t) = t.get(key).and_then(|t| t.as_table()) {
-                        tables.push((format!("{prefix}{cfg}:"), t));
+                        tables.push((prefix.to_string(), t));
                     }
                 }
             }
         }
         for (prefix, table) in tables {
             for (name, spec) in table {
+                if self.deps.contains_key(&format!("{prefix}{name}")) {
+                    continue;
+                }
                 let spec = match spec {
                     toml::Value::String(s) => s.clone(),
                     toml::Value::Table(t) => cargo_source(t),
