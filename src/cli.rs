@@ -44,6 +44,8 @@ enum Command {
     /// Find typosquats of NAME and republished copies of its files in a mirror or a name list;
     /// without NAME, every name against the popular ones (registry-operator view)
     Watch(WatchArgs),
+    /// What changed between two releases: files, install-time code, dependencies, new findings
+    Diff(DiffArgs),
     /// Group the findings of a JSON Lines scan into secrets, with the packages and versions
     /// that carry each
     Report(ReportArgs),
@@ -361,6 +363,7 @@ pub fn main() -> i32 {
         Command::Scan(args) => args.into_full_config().and_then(|config| run_scan(&config)),
         Command::Preflight(args) => run_preflight(&args),
         Command::Baseline(BaselineCommand::Create { scan }) => baseline_create(scan),
+        Command::Diff(args) => run_diff(&args),
         Command::Rules(RulesCommand::List { format }) => rules_list(format),
         Command::Rules(RulesCommand::Check { files }) => rules_check(&files),
         Command::Report(args) => run_report(&args),
@@ -711,4 +714,93 @@ fn run_watch(args: WatchArgs) -> Result<i32> {
     } else {
         2
     })
+}
+
+#[derive(Args)]
+struct DiffArgs {
+    /// OLD and NEW: package archives (.tgz, .crate, .whl, .tar.gz, .gem) or directories; with
+    /// NEW alone, OLD is the previous release found in --mirror or the local package caches
+    #[arg(required = true, num_args = 1..=2, value_name = "OLD NEW")]
+    paths: Vec<PathBuf>,
+    /// Look for OLD in DIR (files named name-version.ext, e.g. ~/.cache/sluice-mirror/archives)
+    #[arg(long, value_name = "DIR")]
+    mirror: Option<PathBuf>,
+    /// With OLD a repository (REPO[@REF]): packaged files matching GLOB are build outputs, not
+    /// expected in the repository (added to dist/**, build/**, PKG-INFO, ...)
+    #[arg(long, value_name = "GLOB")]
+    build_output: Vec<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = PreflightFormat::Human)]
+    format: PreflightFormat,
+    /// Write the report to FILE instead of stdout
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Lowest severity that makes the exit code 1
+    #[arg(long, value_enum, default_value_t = FailOn::Low)]
+    fail_on: FailOn,
+    /// Print full secret values of new findings (masked by default)
+    #[arg(long)]
+    show_secrets: bool,
+    /// Extra rule files or directories of *.toml
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Worker threads (default: available cores)
+    #[arg(long, short = 'j', default_value_t = 0)]
+    threads: usize,
+    /// Color in human output
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+fn run_diff(args: &DiffArgs) -> Result<i32> {
+    use sluicebox::diff;
+    let config = Config {
+        extra_rules: args.rules.clone(),
+        threads: args.threads,
+        show_secrets: args.show_secrets,
+        ..Config::default()
+    };
+    let (old, new) = match args.paths.as_slice() {
+        [old, new] => (old.clone(), new.clone()),
+        [new] => {
+            let old = diff::find_previous(new, args.mirror.as_deref(), config.limits)?;
+            eprintln!("sluice: comparing with the previous release '{}'", old.display());
+            (old, new.clone())
+        }
+        _ => bail!("give OLD and NEW, or NEW with --mirror DIR"),
+    };
+    let result = match diff::source::repo_spec(&old) {
+        // A repository against a package built from it.
+        Some((repo, rev)) if new.is_file() => {
+            diff::run_source(&repo, rev.as_deref(), &new, &args.build_output, &config)?
+        }
+        _ => diff::run(&old, &new, &config, &scan::build_engine(&config)?)?,
+    };
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("cannot create output file '{}'", path.display()))?,
+        )),
+        None => Box::new(io::BufWriter::new(io::stdout().lock())),
+    };
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            args.output.is_none()
+                && io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    match args.format {
+        PreflightFormat::Human => diff::report::human(&result, color, &mut out)?,
+        PreflightFormat::Json => diff::report::json(&result, &mut out)?,
+        PreflightFormat::Sarif => diff::report::sarif(&result, &mut out)?,
+    }
+    out.flush()?;
+    let fail_on = match args.fail_on {
+        FailOn::Low => Severity::Low,
+        FailOn::Medium => Severity::Medium,
+        FailOn::High => Severity::High,
+    };
+    Ok(result.exit_code(fail_on))
 }

@@ -5,6 +5,7 @@ mod util;
 mod archive;
 mod checks;
 mod corpus;
+mod diff;
 mod git;
 mod hostile;
 mod human;

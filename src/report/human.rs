@@ -103,6 +103,10 @@ impl<W: Write + Send> Reporter for Human<W> {
                 if let Some(dep) = f.meta.as_ref().and_then(|m| m.dependency.as_ref()) {
                     context.push_str(&format!("  (in {})", escape_control(&dep.to_string())));
                 }
+                if let Some(scope) = crate::scope::of(&rule.id, &f.secret) {
+                    // What the token can do, read from the token (issue 15).
+                    context.push_str(&format!("  [{}]", escape_control(&scope.summary)));
+                }
                 writeln!(
                     self.out,
                     "{}  {sev}  {}  {description:<desc_width$}  {secret}{context}",

@@ -138,6 +138,9 @@ pub fn record_json(rules: &RuleSet, record: &Record, show_secrets: bool) -> Valu
             if let Some(g) = &f.git {
                 insert_git(&mut m, g);
             }
+            if let Some(scope) = crate::scope::of(&rules.get(f.rule).id, &f.secret) {
+                m.insert("scope".into(), scope.to_json());
+            }
         }
         Record::Error { message, .. } | Record::Skipped { message, .. } => {
             m.insert("message".into(), message.clone().into());

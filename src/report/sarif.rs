@@ -112,6 +112,9 @@ pub fn log(rules: &RuleSet, records: &[Record], summary: &Summary, show_secrets:
                 {
                     super::json::insert_git(obj, g);
                 }
+                if let Some(scope) = crate::scope::of(&rule.id, &f.secret) {
+                    properties["scope"] = scope.to_json();
+                }
                 results.push(json!({
                     "ruleId": rule.id,
                     "ruleIndex": f.rule.0,
