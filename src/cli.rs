@@ -607,21 +607,8 @@ fn run_preflight(args: &PreflightArgs) -> Result<i32> {
     let engine = scan::build_engine(&config)?;
     let opts = preflight::Options { run_tools: !args.no_tools, ..preflight::Options::new(&args.dir) };
     let result = preflight::run(&opts, &config, &engine)?;
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("cannot create output file '{}'", path.display()))?,
-        )),
-        None => Box::new(io::BufWriter::new(io::stdout().lock())),
-    };
-    let color = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            args.output.is_none()
-                && io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
-    };
+    let mut out = output_writer(args.output.as_deref())?;
+    let color = use_color(args.color, args.output.is_some());
     match args.format {
         PreflightFormat::Human => report::human(&result, args.strict, color, &mut out)?,
         PreflightFormat::Json => report::json(&result, args.strict, &mut out)?,
@@ -690,12 +677,7 @@ fn run_watch(args: WatchArgs) -> Result<i32> {
         top_count: args.top_count,
     };
     let report = watch::run(&opts)?;
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("cannot create output file '{}'", path.display()))?,
-        )),
-        None => Box::new(io::BufWriter::new(io::stdout().lock())),
-    };
+    let mut out = output_writer(args.output.as_deref())?;
     match args.format {
         ListFormat::Json => output::write_json(&report, &mut out)?,
         ListFormat::Human => output::write_human(&report, &mut out)?,
@@ -776,21 +758,8 @@ fn run_diff(args: &DiffArgs) -> Result<i32> {
         }
         _ => diff::run(&old, &new, &config, &scan::build_engine(&config)?)?,
     };
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("cannot create output file '{}'", path.display()))?,
-        )),
-        None => Box::new(io::BufWriter::new(io::stdout().lock())),
-    };
-    let color = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            args.output.is_none()
-                && io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
-    };
+    let mut out = output_writer(args.output.as_deref())?;
+    let color = use_color(args.color, args.output.is_some());
     match args.format {
         PreflightFormat::Human => diff::report::human(&result, color, &mut out)?,
         PreflightFormat::Json => diff::report::json(&result, &mut out)?,
@@ -803,4 +772,25 @@ fn run_diff(args: &DiffArgs) -> Result<i32> {
         FailOn::High => Severity::High,
     };
     Ok(result.exit_code(fail_on))
+}
+
+/// Buffered output: `path`, or stdout.
+fn output_writer(path: Option<&Path>) -> Result<Box<dyn Write>> {
+    Ok(match path {
+        Some(path) => Box::new(io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("cannot create output file '{}'", path.display()))?,
+        )),
+        None => Box::new(io::BufWriter::new(io::stdout().lock())),
+    })
+}
+
+/// `--color`: `auto` colors only a terminal on stdout, and never under `NO_COLOR`.
+fn use_color(choice: ColorChoice, to_file: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            !to_file && io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
 }
