@@ -49,6 +49,9 @@ impl<'a> Fields<'a> {
     fn u16(&mut self) -> u16 {
         u16::from_le_bytes(self.take())
     }
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes(self.take())
+    }
     fn bool(&mut self) -> bool {
         self.u8() & 1 == 1
     }
@@ -222,6 +225,35 @@ fn sourcemap_check(data: &[u8]) {
     }
 }
 
+/// `fuzz_targets/git_pack.rs`: the pack walk never hands out an object over the cap, and its
+/// total is what it handed out.
+fn git_pack_check(input: &[u8]) {
+    use sluicebox::git::pack::{self, PackLimits};
+    let mut f = Fields(input);
+    let (objects, object_cap, budget, max_ratio, raw) = (f.u8(), f.u16(), f.u32(), f.u16(), f.bool());
+    let data = f.rest();
+    let bytes = if raw {
+        data.to_vec()
+    } else {
+        let mut b = b"PACK\0\0\0\x02".to_vec();
+        b.extend_from_slice(&u32::from(objects).to_be_bytes());
+        b.extend_from_slice(data);
+        b.extend_from_slice(&[0; 20]);
+        b
+    };
+    let limits = PackLimits {
+        object_cap: usize::from(object_cap).max(1) << 4,
+        inflated_budget: u64::from(budget),
+        max_ratio: u64::from(max_ratio).max(1),
+    };
+    let mut total = 0u64;
+    let walked = pack::walk(&bytes, limits, |_, _, data| {
+        assert!(data.len() <= limits.object_cap, "object over the cap");
+        total += data.len() as u64;
+    });
+    assert_eq!(walked.bytes, total);
+}
+
 fn replay(target: &str, check: impl Fn(&[u8])) {
     for (name, bytes) in reproducers(target) {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&bytes)));
@@ -237,6 +269,7 @@ fn fuzz_findings_stay_fixed() {
     replay("rule_parse", rule_parse);
     replay("lines", lines_check);
     replay("sourcemap", sourcemap_check);
+    replay("git_pack", git_pack_check);
 }
 
 #[test]
