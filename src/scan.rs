@@ -186,19 +186,17 @@ pub fn run(
                 return; // drain so workers never block
             }
             if let Record::Finding(f) = &mut record {
-                f.known_public = crate::report::known_public(&f.fingerprint(engine.rules()));
-            }
-            if let (Some(b), Record::Finding(f)) = (&baseline, &record)
-                && b.contains(&f.fingerprint(engine.rules()))
-            {
-                outcome.summary.suppressed += 1;
-                return;
-            }
-            if let Record::Finding(f) = &record
-                && !config.reports(engine.rules().get(f.rule).confidence(), f.context)
-            {
-                outcome.summary.filtered += 1;
-                return;
+                // One hash per finding, for the known-public list and the baseline.
+                let fingerprint = f.fingerprint(engine.rules());
+                f.known_public = crate::report::known_public(&fingerprint);
+                if baseline.as_ref().is_some_and(|b| b.contains(&fingerprint)) {
+                    outcome.summary.suppressed += 1;
+                    return;
+                }
+                if !config.reports(engine.rules().get(f.rule).confidence(), f.context) {
+                    outcome.summary.filtered += 1;
+                    return;
+                }
             }
             if let (Some(p), Record::Error { .. }) = (progress, &record) {
                 p.clear(); // the human reporter prints errors on stderr now

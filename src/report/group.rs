@@ -72,13 +72,8 @@ impl Secret {
 /// naming the line.
 pub fn group(input: impl BufRead) -> io::Result<Vec<Secret>> {
     let mut by_fp: BTreeMap<String, Secret> = BTreeMap::new();
-    for (i, line) in input.lines().enumerate() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: Value = serde_json::from_str(&line)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("line {}: not JSON ({e})", i + 1)))?;
+    for v in super::json::read_records(input) {
+        let v = v?;
         if v.get("kind").and_then(Value::as_str) != Some("finding") {
             continue;
         }

@@ -228,3 +228,16 @@ pub fn summary_json(s: &Summary) -> Value {
     }
     v
 }
+
+/// The records of a JSON Lines scan output (`sluice report`, `sluice merge`): blank lines are
+/// skipped, a line that is not JSON is an error naming it.
+pub fn read_records(input: impl io::BufRead) -> impl Iterator<Item = io::Result<Value>> {
+    input.lines().enumerate().filter_map(|(i, line)| match line {
+        Err(e) => Some(Err(e)),
+        Ok(l) if l.trim().is_empty() => None,
+        Ok(l) => Some(
+            serde_json::from_str(&l)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("line {}: not JSON ({e})", i + 1))),
+        ),
+    })
+}

@@ -43,13 +43,8 @@ pub fn merge(inputs: Vec<Box<dyn BufRead>>, out: &mut dyn Write) -> io::Result<M
     let mut summary: Map<String, Value> = Map::new();
     for input in inputs {
         let mut had_summary = false;
-        for (i, line) in input.lines().enumerate() {
-            let line = line?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let v: Value = serde_json::from_str(&line)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("line {}: not JSON ({e})", i + 1)))?;
+        for v in super::json::read_records(input) {
+            let v = v?;
             match v.get("kind").and_then(Value::as_str) {
                 Some("summary") => {
                     had_summary = true;

@@ -316,39 +316,35 @@ impl Session {
         visitor: &mut dyn Visitor,
     ) -> Result<(), Error> {
         match format {
-            Format::Gzip => {
-                let mut g = Guard::new(self, id, "gzip", gzip::Decoder::new(input));
-                let r = self.unit(chain, Content::Reader(&mut g), level, true, visitor);
-                g.drain(r)
-            }
-            Format::Bzip2 => {
-                let mut g = Guard::new(self, id, "bzip2", bzip2::Decoder::new(input));
-                let r = self.unit(chain, Content::Reader(&mut g), level, true, visitor);
-                g.drain(r)
-            }
-            Format::Zstd => match zstd::Decoder::new(input) {
-                Ok(d) => {
-                    let mut g = Guard::new(self, id, "zstd", d);
-                    let r = self.unit(chain, Content::Reader(&mut g), level, true, visitor);
-                    g.drain(r)
-                }
-                Err(e) => {
-                    visitor.error(chain, &archive_error(format!("zstd: {}", crate::error::io_message(&e))));
-                    Ok(())
-                }
-            },
-            Format::Xz => match xz::Decoder::new(input) {
-                Ok(d) => {
-                    let mut g = Guard::new(self, id, "xz", d);
-                    let r = self.unit(chain, Content::Reader(&mut g), level, true, visitor);
-                    g.drain(r)
-                }
-                Err(e) => {
-                    visitor.error(chain, &archive_error(format!("xz: {}", crate::error::io_message(&e))));
-                    Ok(())
-                }
-            },
+            Format::Gzip => self.decoded(id, chain, "gzip", Ok(gzip::Decoder::new(input)), level, visitor),
+            Format::Bzip2 => self.decoded(id, chain, "bzip2", Ok(bzip2::Decoder::new(input)), level, visitor),
+            Format::Zstd => self.decoded(id, chain, "zstd", zstd::Decoder::new(input), level, visitor),
+            Format::Xz => self.decoded(id, chain, "xz", xz::Decoder::new(input), level, visitor),
             Format::Tar | Format::Zip => unreachable!("not a compression format"),
+        }
+    }
+
+    /// Hands a decoder's output on as one unit (same chain), guarded so its faults are reported
+    /// once; a decoder that cannot even start is an error at `chain`.
+    fn decoded<D: Read + Decode>(
+        &self,
+        id: StreamId,
+        chain: &Chain,
+        what: &'static str,
+        decoder: io::Result<D>,
+        level: usize,
+        visitor: &mut dyn Visitor,
+    ) -> Result<(), Error> {
+        match decoder {
+            Ok(d) => {
+                let mut g = Guard::new(self, id, what, d);
+                let r = self.unit(chain, Content::Reader(&mut g), level, true, visitor);
+                g.drain(r)
+            }
+            Err(e) => {
+                visitor.error(chain, &archive_error(format!("{what}: {}", crate::error::io_message(&e))));
+                Ok(())
+            }
         }
     }
 
