@@ -23,6 +23,21 @@ impl LineTracker {
         }
     }
 
+    /// [`LineTracker::position`], counting newlines only from `cursor` (an earlier offset in
+    /// `buf` and the newlines before it) when `rel` is past it, then moving the cursor to `rel`:
+    /// findings in offset order cost one pass over the buffer in all, not one pass each.
+    pub fn position_from(&self, buf: &[u8], rel: usize, cursor: &mut (usize, u64)) -> (u64, u64) {
+        if rel < cursor.0 {
+            *cursor = (0, 0);
+        }
+        cursor.1 += memchr::memchr_iter(b'\n', &buf[cursor.0..rel]).count() as u64;
+        cursor.0 = rel;
+        match memchr::memrchr(b'\n', &buf[..rel]) {
+            Some(nl) => (self.newlines + cursor.1 + 1, (rel - nl) as u64),
+            None => (self.newlines + 1, self.offset + rel as u64 - self.line_start + 1),
+        }
+    }
+
     /// Moves the buffer start forward by `by` bytes of `buf`.
     pub fn advance(&mut self, buf: &[u8], by: usize) {
         let consumed = &buf[..by];
@@ -63,6 +78,17 @@ mod tests {
         let cases = [(0, (1, 1)), (1, (1, 2)), (3, (2, 1)), (7, (3, 1)), (9, (3, 3))];
         for (off, want) in cases {
             assert_eq!(position(hay, off), want, "offset {off}");
+        }
+    }
+
+    #[test]
+    fn cursor_positions_match_in_any_order() {
+        let hay = b"one\ntwo three\n\nfour five six\nseven";
+        let t = LineTracker::default();
+        let mut cursor = (0, 0);
+        let order: Vec<usize> = (0..hay.len()).chain((0..hay.len()).rev()).chain([3, 4, 20, 1, 30]).collect();
+        for off in order {
+            assert_eq!(t.position_from(hay, off, &mut cursor), position(hay, off), "offset {off}");
         }
     }
 
