@@ -8,7 +8,9 @@
 
 pub mod entropy;
 pub mod finding;
+mod gram;
 pub mod prefilter;
+mod simd;
 pub mod validate;
 pub mod verify;
 
@@ -96,7 +98,7 @@ impl Engine {
         Ok(())
     }
 
-    /// Keyword hits and rules run per hit over `haystack` ([`Prefilter::hit_stats`]).
+    /// Candidate positions, keyword hits and rules run over `haystack` ([`Prefilter::hit_stats`]).
     #[doc(hidden)]
     pub fn hit_stats(&self, haystack: &[u8]) -> (usize, usize, usize) {
         self.prefilter.hit_stats(haystack)
