@@ -1,8 +1,9 @@
 //! The prefilter's first stage: a bitset of hashed, case-folded 4-byte grams, one per keyword.
 //!
 //! Every keyword of 4 bytes or more is represented by its rarest 4-byte gram (rarity from
-//! `gram-frequency.txt`, measured on registry packages); a keyword of 3 bytes by itself, hashed
-//! differently. A position whose 4 (or 3) bytes hash to a set bit is a *candidate*; the
+//! `gram-frequency.txt`, measured on registry packages); a keyword of 3 bytes by the 128 grams
+//! of itself plus any folded byte (one table lookup per position instead of two: the table
+//! lookups are this stage's cost). A position whose 4 bytes pass the table is a *candidate*; the
 //! prefilter then compares the keywords filed under that hash. The test at each position is a
 //! few independent instructions (no dependency from one byte to the next, unlike an automaton's
 //! state), and the AVX2 kernel (`simd.rs`) tests 8 positions at once, so this stage runs several
@@ -12,14 +13,12 @@
 
 use std::sync::OnceLock;
 
-/// log2 of the table's size in `u32` words: 128 KiB.
-pub(crate) const TABLE_WORD_BITS: u32 = 15;
+/// log2 of the table's size in `u32` words: 256 KiB.
+pub(crate) const TABLE_WORD_BITS: u32 = 16;
 /// Number of `u32` words in the table.
 pub(crate) const TABLE_WORDS: usize = 1 << TABLE_WORD_BITS;
 /// Multiplier of the 4-byte hash (odd: multiplication is a bijection).
 pub(crate) const MUL4: u32 = 0x9E37_79B1;
-/// Multiplier of the 3-byte hash.
-pub(crate) const MUL3: u32 = 0x85EB_CA77;
 /// Case fold of four bytes at once.
 pub(crate) const FOLD: u32 = 0x2020_2020;
 /// Shifts that take the two bit positions (5 bits each) out of a hash, below the word index.
@@ -27,16 +26,10 @@ pub(crate) const BIT_SHIFTS: (u32, u32) = (32 - TABLE_WORD_BITS - 5, 32 - TABLE_
 
 /// Hash of the 4 bytes `w` (little-endian), folded. Its top bits pick a table word, the next
 /// two 5-bit fields two bits in it (a Bloom filter with both probes in one word: one load per
-/// position, and about 0.005% false candidates with 1,300 keywords where one bit gave 0.1%).
+/// position, and about 0.01% false candidates with 6,500 grams where one bit gave 0.1% with 1,300).
 #[inline]
 pub(crate) fn hash4(w: u32) -> u32 {
     (w | FOLD).wrapping_mul(MUL4)
-}
-
-/// Hash of the low 3 bytes of `w`, folded (the shift drops the fourth byte).
-#[inline]
-pub(crate) fn hash3(w: u32) -> u32 {
-    ((w | FOLD) << 8).wrapping_mul(MUL3)
 }
 
 /// The table word and the two-bit mask of hash `h`.
@@ -85,8 +78,7 @@ impl Table {
     /// True when position `at` is a candidate.
     #[inline]
     fn candidate(&self, haystack: &[u8], at: usize) -> bool {
-        let w = word(haystack, at);
-        self.get(hash4(w)) || self.get(hash3(w))
+        self.get(hash4(word(haystack, at)))
     }
 
     /// Calls `f` with every candidate position of `haystack`, in increasing order.
@@ -136,8 +128,8 @@ mod tests {
     #[test]
     fn simd_equals_scalar() {
         let mut table = Table::new();
-        for kw in [&b"oken"[..], b"ghp_", b"$1$", b"eyj"] {
-            table.set(if kw.len() == 3 { hash3(word(kw, 0)) } else { hash4(word(kw, 0)) });
+        for kw in [&b"oken"[..], b"ghp_", b"$1$ ", b"eyjh"] {
+            table.set(hash4(word(kw, 0)));
         }
         let mut state = 0x2545_f491_u64;
         let mut hay = Vec::new();

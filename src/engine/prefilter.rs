@@ -1,8 +1,8 @@
 //! The keyword prefilter: finds every occurrence of every content rule's keywords (ASCII
 //! case-insensitive, overlapping occurrences included) and names the rules to run around it.
 //!
-//! Each keyword is filed under one hashed gram ([`gram`](super::gram)): its rarest 4 bytes, or
-//! itself when it has 3 bytes. The gram table marks the few positions where some keyword may
+//! Each keyword is filed under one hashed gram ([`gram`](super::gram)): its rarest 4 bytes, or,
+//! when it has 3 bytes, itself followed by any byte. The gram table marks the few positions where some keyword may
 //! occur; at such a position only the keywords filed under that hash are compared. Every
 //! occurrence is found exactly once (at its own gram), so no keyword hides under another and a
 //! hit runs only its own keyword's rules (issue 11: the earlier aho-corasick DFA, searched
@@ -19,10 +19,8 @@ use crate::rules::RuleId;
 #[derive(Debug)]
 pub struct Prefilter {
     table: Table,
-    /// `(hash, keyword, gram offset)` for keywords of 4 bytes or more, sorted by hash.
-    long: Vec<(u32, u32, u8)>,
-    /// `(hash, keyword)` for keywords of 3 bytes, sorted by hash.
-    short: Vec<(u32, u32)>,
+    /// `(gram hash, keyword, gram offset in the keyword)`, sorted by hash.
+    grams: Vec<(u32, u32, u8)>,
     keywords: Vec<Vec<u8>>,
     owners: Vec<Vec<RuleId>>,
     longest: usize,
@@ -55,23 +53,25 @@ impl Prefilter {
                 }
             }
         }
-        let (mut table, mut long, mut short) = (Table::new(), Vec::new(), Vec::new());
+        let (mut table, mut grams) = (Table::new(), Vec::new());
         for (k, kw) in keywords.iter().enumerate() {
-            if kw.len() == 3 {
-                let h = gram::hash3(gram::word(kw, 0));
-                table.set(h);
-                short.push((h, k as u32));
+            let filed: Vec<(u32, u8)> = if kw.len() == 3 {
+                // Every folded byte that can follow (zero stands for the haystack's end).
+                (0..=255u8).filter(|c| c & 0x20 != 0).map(|c| (gram::word(&[kw[0], kw[1], kw[2], c], 0), 0)).collect()
             } else {
                 let at = gram::rarest_gram(kw);
-                let h = gram::hash4(gram::word(kw, at));
+                vec![(gram::word(kw, at), at as u8)]
+            };
+            for (w, at) in filed {
+                let h = gram::hash4(w);
                 table.set(h);
-                long.push((h, k as u32, at as u8));
+                grams.push((h, k as u32, at));
             }
         }
-        long.sort_unstable();
-        short.sort_unstable();
+        grams.sort_unstable();
+        grams.dedup();
         let longest = keywords.iter().map(Vec::len).max().unwrap_or(0);
-        Ok(Prefilter { table, long, short, keywords, owners, longest })
+        Ok(Prefilter { table, grams, keywords, owners, longest })
     }
 
     /// Calls `hit(rule, keyword_start, keyword_end)` for every rule of every keyword occurrence,
@@ -98,21 +98,11 @@ impl Prefilter {
             }
         };
         self.table.for_each_candidate(haystack, &mut |at| {
-            let w = gram::word(haystack, at);
-            let h = gram::hash4(w);
-            if self.table.get(h) {
-                let from = self.long.partition_point(|e| e.0 < h);
-                for &(_, k, off) in self.long[from..].iter().take_while(|e| e.0 == h) {
-                    if let Some(start) = at.checked_sub(off as usize) {
-                        check(k as usize, start);
-                    }
-                }
-            }
-            let h = gram::hash3(w);
-            if self.table.get(h) {
-                let from = self.short.partition_point(|e| e.0 < h);
-                for &(_, k) in self.short[from..].iter().take_while(|e| e.0 == h) {
-                    check(k as usize, at);
+            let h = gram::hash4(gram::word(haystack, at));
+            let from = self.grams.partition_point(|e| e.0 < h);
+            for &(_, k, off) in self.grams[from..].iter().take_while(|e| e.0 == h) {
+                if let Some(start) = at.checked_sub(off as usize) {
+                    check(k as usize, start);
                 }
             }
         });

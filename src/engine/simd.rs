@@ -26,11 +26,10 @@ fn avx2(words: &[u32], haystack: &[u8], f: &mut impl FnMut(usize)) -> usize {
     use std::arch::x86_64::{
         __m128i, __m256i, _mm_loadu_si128, _mm256_and_si256, _mm256_broadcastsi128_si256, _mm256_castsi256_ps,
         _mm256_cmpeq_epi32, _mm256_i32gather_epi32, _mm256_movemask_ps, _mm256_mullo_epi32, _mm256_or_si256,
-        _mm256_set1_epi32, _mm256_setr_epi8, _mm256_shuffle_epi8, _mm256_slli_epi32, _mm256_sllv_epi32,
-        _mm256_srli_epi32,
+        _mm256_set1_epi32, _mm256_setr_epi8, _mm256_shuffle_epi8, _mm256_sllv_epi32, _mm256_srli_epi32,
     };
 
-    use super::gram::{BIT_SHIFTS, FOLD, MUL3, MUL4, TABLE_WORD_BITS, TABLE_WORDS};
+    use super::gram::{BIT_SHIFTS, FOLD, MUL4, TABLE_WORD_BITS, TABLE_WORDS};
 
     const WORD: i32 = 32 - TABLE_WORD_BITS.cast_signed();
     const BIT1: i32 = BIT_SHIFTS.0.cast_signed();
@@ -38,7 +37,6 @@ fn avx2(words: &[u32], haystack: &[u8], f: &mut impl FnMut(usize)) -> usize {
     assert_eq!(words.len(), TABLE_WORDS);
     let fold = _mm256_set1_epi32(FOLD.cast_signed());
     let mul4 = _mm256_set1_epi32(MUL4.cast_signed());
-    let mul3 = _mm256_set1_epi32(MUL3.cast_signed());
     let low5 = _mm256_set1_epi32(31);
     let one = _mm256_set1_epi32(1);
     // Lane k (of 8) gets the 4 bytes at position k: the low half picks from bytes 0..7, the high
@@ -65,10 +63,7 @@ fn avx2(words: &[u32], haystack: &[u8], f: &mut impl FnMut(usize)) -> usize {
         #[allow(clippy::cast_ptr_alignment)]
         let bytes = unsafe { _mm_loadu_si128(haystack.as_ptr().add(at).cast::<__m128i>()) };
         let grams = _mm256_or_si256(_mm256_shuffle_epi8(_mm256_broadcastsi128_si256(bytes), spread), fold);
-        let hit = _mm256_or_si256(
-            probe(_mm256_mullo_epi32(grams, mul4)),
-            probe(_mm256_mullo_epi32(_mm256_slli_epi32::<8>(grams), mul3)),
-        );
+        let hit = probe(_mm256_mullo_epi32(grams, mul4));
         let mut mask = _mm256_movemask_ps(_mm256_castsi256_ps(hit)).cast_unsigned();
         while mask != 0 {
             f(at + mask.trailing_zeros() as usize);
