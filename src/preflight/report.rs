@@ -82,7 +82,7 @@ fn item_json(item: &Item) -> Value {
         "status": item.status.as_str(),
         "evidence": item.evidence.iter().map(|e| json!({"path": e.path, "line": e.line, "note": e.note})).collect::<Vec<_>>(),
         "fix": item.fix,
-        "severity": item.severity.map(|s| s.as_str()),
+        "severity": item.severity.map(crate::rules::Severity::as_str),
         "detail": item.detail,
     })
 }
