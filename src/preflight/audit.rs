@@ -272,9 +272,12 @@ fn line(text: &str) -> String {
 /// `via`) or 1 (npm 6: `advisories` by id). An `error` object (no registry) is an error.
 pub fn parse_npm(stdout: &[u8]) -> Result<Vec<Advisory>, String> {
     let v = json(stdout, "npm audit")?;
-    if let Some(e) = v.get("error") {
-        let why = [string(e, "/summary"), string(e, "/code")].into_iter().find(|s| !s.is_empty());
-        return Err(format!("the registry did not answer: {}", line(&why.unwrap_or_else(|| e.to_string()))));
+    if v.get("error").is_some() {
+        // npm prints `{"error": {"code", "summary"}}`, and for an HTTP error also the response:
+        // `{"message": "405 Method Not Allowed - POST …", "statusCode": 405, "error": {…}}`.
+        let why = ["/error/summary", "/error/code", "/message"].iter().map(|p| string(&v, p)).find(|s| !s.is_empty());
+        let why = why.or_else(|| v.get("statusCode").map(|c| format!("HTTP status {c}")));
+        return Err(format!("the registry did not answer: {}", line(&why.unwrap_or_else(|| "no reason given".into()))));
     }
     let mut out = Vec::new();
     if let Some(vulns) = v.get("vulnerabilities").and_then(Value::as_object) {
@@ -432,6 +435,12 @@ mod tests {
         assert!(parse_npm(&fixture("npm-clean.json")).unwrap().is_empty());
         let e = parse_npm(&fixture("npm-offline.json")).unwrap_err();
         assert!(e.starts_with("the registry did not answer: request to"), "{e}");
+        // What npm 10 printed here when the advisory endpoint refused the request.
+        let http = br#"{"message": "405 Method Not Allowed - POST https://registry.example/-/npm/v1/security/advisories/bulk",
+            "method": "POST", "statusCode": 405, "body": "", "error": {"summary": "", "detail": ""}}"#;
+        let e = parse_npm(http).unwrap_err();
+        assert!(e.starts_with("the registry did not answer: 405 Method Not Allowed"), "{e}");
+        assert!(parse_npm(br#"{"statusCode": 503, "error": {}}"#).unwrap_err().ends_with("HTTP status 503"));
         // npm 6's report.
         let v1 = br#"{"advisories": {"118": {"id": 118, "module_name": "acme-min", "severity": "low",
             "title": "ReDoS", "patched_versions": ">=3.0.2", "cves": ["CVE-2099-3"],
