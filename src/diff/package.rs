@@ -90,10 +90,24 @@ impl Package {
         let expander = Expander { limits, enabled: true };
         let mut sources = Vec::new();
         for (rel, p) in files {
-            sources.push(p.clone());
-            let bytes = std::fs::read(&p).map_err(|e| Error::io(&e).context(p.display()))?;
             let chain = Chain { path: PathBuf::new(), members: vec![rel.into_bytes()] };
-            if let Err(e) = expander.process(&chain, Content::Bytes(&bytes), &mut collect) {
+            // Symlinks are not followed (one to /dev/zero would never end), and files larger
+            // than KEEP_MAX stream through, as archive members do.
+            let meta = std::fs::symlink_metadata(&p).map_err(|e| Error::io(&e).context(p.display()))?;
+            if !meta.is_file() {
+                collect.problems.push(format!("{chain}: skipped: not a regular file (a symlink is not followed)"));
+                continue;
+            }
+            sources.push(p.clone());
+            let mut file = std::fs::File::open(&p).map_err(|e| Error::io(&e).context(p.display()))?;
+            let result = if meta.len() <= KEEP_MAX {
+                let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+                file.read_to_end(&mut bytes).map_err(|e| Error::io(&e).context(p.display()))?;
+                expander.process(&chain, Content::Bytes(&bytes), &mut collect)
+            } else {
+                expander.process(&chain, Content::Reader(&mut file), &mut collect)
+            };
+            if let Err(e) = result {
                 collect.problems.push(format!("{chain}: {}", e.message()));
             }
         }
@@ -245,6 +259,20 @@ fn file_of(b: &[u8]) -> File {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listed_files_never_follow_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.js"), "module.exports = 1;\n").unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero")).unwrap();
+        let listed = ["a.js", "zero"].map(|n| (n.to_string(), dir.path().join(n)));
+        let pkg = Package::from_files(dir.path(), listed, Limits::default()).unwrap();
+        assert_eq!(pkg.files.keys().collect::<Vec<_>>(), ["a.js"]);
+        assert_eq!(pkg.sources, [dir.path().join("a.js")]);
+        assert!(pkg.problems[0].contains("zero") && pkg.problems[0].contains("symlink"), "{:?}", pkg.problems);
+        let gone = [("gone.js".to_string(), dir.path().join("gone.js"))];
+        assert!(Package::from_files(dir.path(), gone, Limits::default()).is_err());
+    }
 
     #[test]
     fn roots_and_versions() {

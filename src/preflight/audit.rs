@@ -436,7 +436,8 @@ mod tests {
         let e = parse_npm(&fixture("npm-offline.json")).unwrap_err();
         assert!(e.starts_with("the registry did not answer: request to"), "{e}");
         // What npm 10 printed here when the advisory endpoint refused the request.
-        let http = br#"{"message": "405 Method Not Allowed - POST https://registry.example/-/npm/v1/security/advisories/bulk",
+        let http =
+            br#"{"message": "405 Method Not Allowed - POST https://registry.example/-/npm/v1/security/advisories/bulk",
             "method": "POST", "statusCode": 405, "body": "", "error": {"summary": "", "detail": ""}}"#;
         let e = parse_npm(http).unwrap_err();
         assert!(e.starts_with("the registry did not answer: 405 Method Not Allowed"), "{e}");
