@@ -140,6 +140,20 @@ impl From<FailOn> for Severity {
     }
 }
 
+/// The rule set and the workers, shared by the commands that scan.
+#[derive(Args)]
+pub(crate) struct EngineArgs {
+    /// Extra rule files or directories of *.toml
+    #[arg(long = "rules", value_name = "PATH")]
+    pub(crate) rules: Vec<PathBuf>,
+    /// Do not load the builtin rules
+    #[arg(long)]
+    pub(crate) no_builtin_rules: bool,
+    /// Worker threads (default: available cores)
+    #[arg(long, short = 'j', default_value_t = 0)]
+    pub(crate) threads: usize,
+}
+
 #[derive(Args)]
 struct ScanArgs {
     /// Files, directories or archives to scan; '-' reads stdin
@@ -177,15 +191,8 @@ struct ScanArgs {
     /// Write output to FILE instead of stdout
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Extra rule files or directories of *.toml
-    #[arg(long = "rules", value_name = "PATH")]
-    rules: Vec<PathBuf>,
-    /// Do not load the builtin rules
-    #[arg(long)]
-    no_builtin_rules: bool,
-    /// Worker threads (default: available cores)
-    #[arg(long, short = 'j', default_value_t = 0)]
-    threads: usize,
+    #[command(flatten)]
+    engine: EngineArgs,
     // The limits are options so a flag given wins over sluice.toml, which wins over the default.
     /// Maximum archive nesting depth [default: 8]
     #[arg(long, value_name = "N")]
@@ -326,9 +333,9 @@ impl ScanArgs {
                 OutFormat::Sarif => Format::Sarif,
             },
             output: self.output,
-            extra_rules: self.rules,
-            builtin_rules: !self.no_builtin_rules,
-            threads: self.threads,
+            extra_rules: self.engine.rules,
+            builtin_rules: !self.engine.no_builtin_rules,
+            threads: self.engine.threads,
             limits: Limits::default(), // flags and sluice.toml: into_full_config
             archives: !self.no_archives,
             walk: WalkOptions { respect_gitignore: self.respect_gitignore, follow_symlinks: self.follow_symlinks },

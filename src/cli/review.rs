@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 
-use super::{ColorChoice, FailOn, create_output, use_color};
+use super::{ColorChoice, EngineArgs, FailOn, create_output, use_color};
 use sluicebox::config::Config;
 use sluicebox::config::file::{self as config_file, FileConfig};
 use sluicebox::rules::Severity;
@@ -60,15 +60,8 @@ pub(super) struct PreflightArgs {
     /// Settings file [default: sluice.toml in DIR, else at the git top level]
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Extra rule files or directories of *.toml
-    #[arg(long = "rules", value_name = "PATH")]
-    rules: Vec<PathBuf>,
-    /// Do not load the builtin rules
-    #[arg(long)]
-    no_builtin_rules: bool,
-    /// Worker threads (default: available cores)
-    #[arg(long, short = 'j', default_value_t = 0)]
-    threads: usize,
+    #[command(flatten)]
+    engine: EngineArgs,
     /// Color in human output
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
@@ -78,9 +71,9 @@ pub(super) fn run_preflight(args: &PreflightArgs) -> Result<i32> {
     use sluicebox::preflight::{self, Previous, audit::AuditOptions, report};
     let mut config = Config {
         inputs: vec![args.dir.clone()],
-        extra_rules: args.rules.clone(),
-        builtin_rules: !args.no_builtin_rules,
-        threads: args.threads,
+        extra_rules: args.engine.rules.clone(),
+        builtin_rules: !args.engine.no_builtin_rules,
+        threads: args.engine.threads,
         ..Config::default()
     };
     // The project's sluice.toml (disabled rules, allowed values, excluded paths, build outputs)
@@ -147,12 +140,8 @@ pub(super) struct DiffArgs {
     /// Print full secret values of new findings (masked by default)
     #[arg(long)]
     show_secrets: bool,
-    /// Extra rule files or directories of *.toml
-    #[arg(long = "rules", value_name = "PATH")]
-    rules: Vec<PathBuf>,
-    /// Worker threads (default: available cores)
-    #[arg(long, short = 'j', default_value_t = 0)]
-    threads: usize,
+    #[command(flatten)]
+    engine: EngineArgs,
     /// Color in human output
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
@@ -161,8 +150,9 @@ pub(super) struct DiffArgs {
 pub(super) fn run_diff(args: &DiffArgs) -> Result<i32> {
     use sluicebox::diff;
     let mut config = Config {
-        extra_rules: args.rules.clone(),
-        threads: args.threads,
+        extra_rules: args.engine.rules.clone(),
+        builtin_rules: !args.engine.no_builtin_rules,
+        threads: args.engine.threads,
         show_secrets: args.show_secrets,
         ..Config::default()
     };

@@ -248,6 +248,11 @@ fn strings(v: &Value, pointer: &str) -> Vec<String> {
     list.into_iter().flatten().filter_map(|s| s.as_str().map(str::to_string)).collect()
 }
 
+/// `fixed in A, B`, or that no version fixes it.
+fn fixed_in(versions: &[String], sep: &str) -> String {
+    if versions.is_empty() { "no fixed version".into() } else { format!("fixed in {}", versions.join(sep)) }
+}
+
 /// npm's and GitHub's severity words.
 fn severity(word: &str) -> Option<Severity> {
     match word.to_ascii_lowercase().as_str() {
@@ -356,7 +361,6 @@ pub fn parse_pip(stdout: &[u8]) -> Result<Vec<Advisory>, String> {
     let mut out = Vec::new();
     for d in deps {
         for vuln in d.get("vulns").and_then(Value::as_array).into_iter().flatten() {
-            let fixes = strings(vuln, "/fix_versions");
             out.push(Advisory {
                 id: string(vuln, "/id"),
                 aliases: strings(vuln, "/aliases"),
@@ -364,11 +368,7 @@ pub fn parse_pip(stdout: &[u8]) -> Result<Vec<Advisory>, String> {
                 version: string(d, "/version"),
                 severity: None,
                 title: line(&string(vuln, "/description")),
-                fixed: if fixes.is_empty() {
-                    "no fixed version".into()
-                } else {
-                    format!("fixed in {}", fixes.join(", "))
-                },
+                fixed: fixed_in(&strings(vuln, "/fix_versions"), ", "),
             });
         }
     }
@@ -386,21 +386,14 @@ pub fn parse_cargo(stdout: &[u8]) -> Result<Vec<Advisory>, String> {
         .ok_or("cargo audit's JSON report has no vulnerabilities list")?;
     Ok(list
         .iter()
-        .map(|x| {
-            let patched = strings(x, "/versions/patched");
-            Advisory {
-                id: string(x, "/advisory/id"),
-                aliases: strings(x, "/advisory/aliases"),
-                package: string(x, "/package/name"),
-                version: string(x, "/package/version"),
-                severity: None,
-                title: line(&string(x, "/advisory/title")),
-                fixed: if patched.is_empty() {
-                    "no patched version".into()
-                } else {
-                    format!("fixed in {}", patched.join(" or "))
-                },
-            }
+        .map(|x| Advisory {
+            id: string(x, "/advisory/id"),
+            aliases: strings(x, "/advisory/aliases"),
+            package: string(x, "/package/name"),
+            version: string(x, "/package/version"),
+            severity: None,
+            title: line(&string(x, "/advisory/title")),
+            fixed: fixed_in(&strings(x, "/versions/patched"), " or "),
         })
         .collect())
 }
