@@ -319,6 +319,9 @@ fn cargo_source(t: &toml::Table) -> String {
         format!("git {git}")
     } else if let Some(path) = s("path") {
         format!("path {path}")
+    } else if t.get("workspace").and_then(toml::Value::as_bool) == Some(true) {
+        // A source tree's manifest (preflight's publish set): the workspace sets the version.
+        "workspace".to_string()
     } else if let Some(reg) = s("registry-index").or(s("registry")) {
         format!("{} (registry {reg})", s("version").unwrap_or("*"))
     } else {
@@ -386,6 +389,10 @@ mod tests {
         }
         assert!(loosened("=1.0.5", "1.0", true).is_some(), "cargo: a bare version is a caret range");
         assert!(loosened("1.0.5", "1.0.6", true).is_none());
+        let mut m = Manifest::default();
+        m.cargo("[package]\nname = \"a\"\n[dependencies]\nw = { workspace = true }\np = { path = \"../p\" }\n");
+        assert_eq!((m.deps["w"].as_str(), m.deps["p"].as_str()), ("workspace", "path ../p"));
+        assert!(loosened("1.0", "workspace", true).is_none(), "the workspace pins it: a change, not a loosening");
     }
 
     #[test]
