@@ -71,6 +71,7 @@ impl Shard {
     /// This shard balanced by bytes over a listing: each file's [`point`] and size in bytes (16
     /// bytes a file, so a listing of millions is small). See the module docs; the result depends
     /// only on the listing's content, not on its order.
+    #[must_use]
     pub fn balanced(self, mut points: Vec<(u64, u64)>) -> Shard {
         for p in &mut points {
             p.1 = p.1.saturating_add(PER_FILE);

@@ -66,7 +66,6 @@ impl Ecosystem {
         for c in chars.chars() {
             let c = c.to_ascii_lowercase();
             match self {
-                Ecosystem::Npm => out.push(c),
                 Ecosystem::Crates => out.push(if c == '_' { '-' } else { c }),
                 // PEP 503: re.sub(r"[-_.]+", "-", name).lower()
                 Ecosystem::Pypi if is_separator(c) => {
@@ -74,7 +73,7 @@ impl Ecosystem {
                         out.push('-');
                     }
                 }
-                Ecosystem::Pypi => out.push(c),
+                Ecosystem::Npm | Ecosystem::Pypi => out.push(c),
             }
             last_sep = is_separator(c);
         }
