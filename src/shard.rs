@@ -29,6 +29,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind};
+use crate::hash;
 
 /// The cost of a file beyond its bytes, in bytes: opening, stat, a record. Keeps a shard of many
 /// tiny files from being given all of them.
@@ -146,26 +147,7 @@ pub fn point(roots: &[PathBuf], path: &Path) -> u64 {
         .filter(|rel| !rel.as_os_str().is_empty())
         .min_by_key(|rel| rel.as_os_str().len())
         .unwrap_or_else(|| path.file_name().map_or(path, Path::new));
-    mix(fnv1a(rel.as_os_str().as_encoded_bytes()))
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
-/// A murmur3 finaliser: FNV's high bits, which pick the range, are poorly mixed for paths that
-/// differ only at the end.
-fn mix(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
+    hash::mix(hash::fnv1a(hash::FNV_OFFSET, rel.as_os_str().as_encoded_bytes()))
 }
 
 #[cfg(test)]
@@ -215,14 +197,19 @@ mod tests {
                 files.iter().map(|(p, size)| (point(&[PathBuf::from(root)], p), *size)).collect();
             (1..=n).map(|k| Shard::parse(&format!("{k}/{n}")).unwrap().balanced(points.clone())).collect()
         };
+        // Bytes per shard; each file in exactly one.
+        let tally = |shards: &[Shard], files: &[(PathBuf, u64)]| -> [u64; 4] {
+            let mut bytes = [0u64; 4];
+            for (path, size) in files {
+                let owner = owners(shards, &[PathBuf::from("/m")], path);
+                assert_eq!(owner.len(), 1, "{path:?}");
+                bytes[owner[0] as usize - 1] += size;
+            }
+            bytes
+        };
         let files = listing("/m", 600);
         let shards = plan("/m", &files);
-        let mut bytes = [0u64; 4];
-        for (path, size) in &files {
-            let owner = owners(&shards, &[PathBuf::from("/m")], path);
-            assert_eq!(owner.len(), 1, "{path:?}");
-            bytes[owner[0] as usize - 1] += size;
-        }
+        let bytes = tally(&shards, &files);
         let mean = bytes.iter().sum::<u64>() / 4;
         let largest = files.iter().map(|f| f.1).max().unwrap();
         assert!(bytes.iter().all(|&b| b.abs_diff(mean) <= largest), "{bytes:?} mean {mean}");
@@ -241,13 +228,7 @@ mod tests {
         // A few files larger than the rest together: dealt out, the small ones fill around them.
         let mut skewed = listing("/m", 400);
         skewed.extend((0..6).map(|i| (PathBuf::from(format!("/m/big/{i}.whl")), 3 << 30)));
-        let shards = plan("/m", &skewed);
-        let mut bytes = [0u64; 4];
-        for (path, size) in &skewed {
-            let owner = owners(&shards, &[PathBuf::from("/m")], path);
-            assert_eq!(owner.len(), 1, "{path:?}");
-            bytes[owner[0] as usize - 1] += size;
-        }
+        let bytes = tally(&plan("/m", &skewed), &skewed);
         let mean = bytes.iter().sum::<u64>() / 4;
         assert!(bytes.iter().all(|&b| b.abs_diff(mean) <= 3 << 30), "{bytes:?} mean {mean}");
         // Every shard balanced on an empty listing too.

@@ -16,6 +16,7 @@
 use rayon::prelude::*;
 
 use super::names::{self, Confusion, Ecosystem};
+use crate::hash;
 
 const TAG_DEL: u64 = 1;
 const TAG_BARE: u64 = 2;
@@ -353,34 +354,16 @@ impl NameIndex {
 
 /// FNV-1a state at the start of a key of this kind.
 fn fnv_start(seed: u64) -> u64 {
-    0xcbf2_9ce4_8422_2325u64 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)
-}
-
-/// FNV-1a over more bytes.
-fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
-    for &byte in bytes {
-        h ^= u64::from(byte);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
-/// A murmur3 finaliser, so the low bits that pick the bucket are well mixed.
-fn finish(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
+    hash::FNV_OFFSET ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 fn seed(eco: Ecosystem, tag: u64) -> u64 {
     (eco as u64) << 8 | tag
 }
 
-/// A key: FNV-1a over the bytes, seeded by ecosystem and key kind, then [`finish`]ed.
+/// A key: FNV-1a over the bytes, seeded by ecosystem and key kind, then mixed.
 fn key(eco: Ecosystem, tag: u64, bytes: &[u8]) -> u64 {
-    finish(fnv(fnv_start(seed(eco, tag)), bytes))
+    hash::mix(hash::fnv1a(fnv_start(seed(eco, tag)), bytes))
 }
 
 /// The name and each string one deletion away (a run of equal bytes gives one deletion), as
@@ -388,13 +371,13 @@ fn key(eco: Ecosystem, tag: u64, bytes: &[u8]) -> u64 {
 /// the bytes after it.
 fn for_each_deletion(eco: Ecosystem, b: &[u8], mut f: impl FnMut(u64)) {
     let start = fnv_start(seed(eco, TAG_DEL));
-    f(finish(fnv(start, b)));
+    f(hash::mix(hash::fnv1a(start, b)));
     let mut prefix = start;
     for i in 0..b.len() {
         if i == 0 || b[i] != b[i - 1] {
-            f(finish(fnv(prefix, &b[i + 1..])));
+            f(hash::mix(hash::fnv1a(prefix, &b[i + 1..])));
         }
-        prefix = fnv(prefix, &b[i..=i]);
+        prefix = hash::fnv1a(prefix, &b[i..=i]);
     }
 }
 
