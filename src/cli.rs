@@ -229,8 +229,9 @@ struct ScanArgs {
     /// (tests and fixtures), docs (docs, READMEs, doc comments), example [default: all]
     #[arg(long, value_enum, value_delimiter = ',', value_name = "CONTEXT")]
     context: Vec<ContextArg>,
-    /// Scan only the inputs whose path below the scan root hashes to K of N (1-based), to
-    /// split a mirror over N machines; 'sluice merge' combines the outputs
+    /// Scan only shard K of N (1-based): a range of the hashes of the paths below the scan root,
+    /// cut so that each shard holds 1/N of the bytes, to split a mirror over N machines;
+    /// 'sluice merge' combines the outputs
     #[arg(long, value_name = "K/N")]
     shard: Option<String>,
     /// Remember each input archive's records in this SQLite file; later scans skip unchanged
