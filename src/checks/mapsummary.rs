@@ -49,17 +49,14 @@ pub struct Count {
 }
 
 impl Count {
+    /// Counts one more; the location and examples kept are the smallest ones, so the summary
+    /// does not depend on which thread saw which map first.
     fn add(&mut self, chain: &Chain, example: impl FnOnce() -> String) {
         self.n += 1;
-        if self.first.is_none() {
+        if self.first.as_ref().is_none_or(|f| chain < f) {
             self.first = Some(chain.clone());
         }
-        if self.examples.len() < EXAMPLES {
-            let e = example();
-            if !self.examples.contains(&e) {
-                self.examples.push(e);
-            }
-        }
+        self.keep(example());
     }
 
     fn merge(&mut self, other: Count) {
@@ -68,9 +65,17 @@ impl Count {
             self.first = other.first;
         }
         for e in other.examples {
-            if self.examples.len() < EXAMPLES && !self.examples.contains(&e) {
-                self.examples.push(e);
-            }
+            self.keep(e);
+        }
+    }
+
+    /// Keeps the `EXAMPLES` smallest distinct examples, sorted.
+    fn keep(&mut self, e: String) {
+        if let Err(at) = self.examples.binary_search(&e)
+            && at < EXAMPLES
+        {
+            self.examples.insert(at, e);
+            self.examples.truncate(EXAMPLES);
         }
     }
 }
