@@ -10,12 +10,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use sluicebox::config::file::{self as config_file, FileConfig};
 use sluicebox::config::{Config, Format};
+use sluicebox::engine::check;
 use sluicebox::git::repo::{HistoryScan, Range};
 use sluicebox::input::Limits;
 use sluicebox::input::staged;
 use sluicebox::input::walk::WalkOptions;
 use sluicebox::report::{OutputOptions, Reporter, human::Human, json, sarif::Sarif};
-use sluicebox::rules::{Confidence, RuleSet, Severity, check};
+use sluicebox::rules::{Confidence, RuleSet, Severity};
 use sluicebox::{Engine, scan};
 
 #[derive(Parser)]
@@ -510,7 +511,7 @@ fn rules_list(format: ListFormat) -> Result<i32> {
                 .map(|r| {
                     serde_json::json!({
                         "id": r.id, "category": r.category, "severity": r.severity.as_str(),
-                        "description": r.description, "keywords": r.keywords, "validate": r.validate.map(sluicebox::engine::validate::Validator::name),
+                        "description": r.description, "keywords": r.keywords, "validate": r.validate.map(sluicebox::rules::validate::Validator::name),
                         "references": r.references,
                     })
                 })

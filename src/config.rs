@@ -116,7 +116,7 @@ pub struct IoOptions {
 impl Default for IoOptions {
     fn default() -> IoOptions {
         // 8 MiB per worker keeps the memory budget (64 MiB per thread) with room for archives.
-        IoOptions { read_max: 8 << 20, map_zip: true, window: crate::input::window::WINDOW }
+        IoOptions { read_max: 8 << 20, map_zip: true, window: crate::search::window::WINDOW }
     }
 }
 

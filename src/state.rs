@@ -247,7 +247,7 @@ fn encode_record(r: &Record, input: &Path, rules: &RuleSet) -> Value {
         Record::Finding(f) => {
             let mut v = json!({
                 "rule": rules.get(f.rule).id, "c": encode_chain(&f.chain, input), "l": f.line, "col": f.column,
-                "s": b64(&f.secret), "e": f.entropy, "v": f.validated, "ctx": f.context,
+                "s": b64(&f.secret), "e": f.entropy, "v": f.validated.map(crate::rules::validate::Validator::name), "ctx": f.context,
             });
             if let Some(m) = &f.meta {
                 v["pkg"] = m.package.as_ref().map(encode_package).into();
@@ -303,8 +303,7 @@ fn decode_record(v: &Value, input: &Path, rules: &RuleSet) -> Option<Record> {
         validated: v
             .get("v")
             .filter(|v| v.is_string())
-            .and_then(|v| serde_json::from_value::<crate::engine::validate::Validator>(v.clone()).ok())
-            .map(crate::engine::validate::Validator::name),
+            .and_then(|v| serde_json::from_value::<crate::rules::validate::Validator>(v.clone()).ok()),
         context: statics(
             v.get("ctx").and_then(Value::as_str),
             &[crate::context::TEST, crate::context::DOCS, crate::context::EXAMPLE],
@@ -348,7 +347,7 @@ mod tests {
                 column: None,
                 secret: b"npm:x".to_vec(),
                 entropy: Some(4.5),
-                validated: Some("github-checksum"),
+                validated: Some(crate::rules::validate::Validator::GithubChecksum),
                 context: Some("test"),
                 known_public: false,
                 meta: Some(std::sync::Arc::new(meta)),

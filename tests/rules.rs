@@ -2,7 +2,8 @@
 //! (prefilter, entropy, validators included); ids unique and well-formed; every rules/ file
 //! embedded (the unit test in src/rules/builtin.rs); a readable error for a broken rule.
 
-use sluicebox::rules::{RuleSet, check};
+use sluicebox::engine::check;
+use sluicebox::rules::RuleSet;
 
 use crate::util;
 
@@ -21,7 +22,7 @@ fn the_pack_is_complete() {
     for r in content {
         assert!(!r.keywords.is_empty(), "{} has no keywords", r.id);
         assert!(!r.examples.is_empty() && !r.negative_examples.is_empty(), "{} lacks examples", r.id);
-        // Issue 11: an example states the secret it must yield; `rules::check` compares it.
+        // Issue 11: an example states the secret it must yield; `engine::check` compares it.
         for ex in &r.examples {
             assert!(ex.secret().is_some(), "{}: example {:?} does not state its secret", r.id, ex.input());
         }

@@ -74,7 +74,7 @@ fn archive_chains_whole_files_and_errors_are_valid() {
             column: line.map(|_| 14),
             secret: b"acme_0123456789abcdefghijklmn".to_vec(),
             entropy: Some(4.2),
-            validated: Some("checksum"),
+            validated: Some(sluicebox::rules::validate::Validator::GithubChecksum),
             context: Some("test"),
             known_public: false,
             meta: None,

@@ -16,5 +16,6 @@ mod registry;
 mod regression;
 mod rules;
 mod sarif;
+mod searcher;
 mod watch;
 mod workflow;

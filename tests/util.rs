@@ -56,7 +56,7 @@ pub fn npm_token(rng: &mut Rng) -> String {
 
 fn checksummed(rng: &mut Rng, prefix: &str) -> String {
     let body = rng.alnum(30);
-    let tail = sluicebox::engine::validate::base62_6(crc32(body.as_bytes()));
+    let tail = sluicebox::rules::validate::base62_6(crc32(body.as_bytes()));
     format!("{prefix}{body}{}", std::str::from_utf8(&tail).unwrap())
 }
 

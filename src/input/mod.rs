@@ -5,11 +5,9 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod archive;
-pub mod lines;
 pub mod mmap;
 pub mod staged;
 pub mod walk;
-pub mod window;
 
 use std::fmt;
 use std::io::Read;
@@ -69,7 +67,8 @@ impl fmt::Display for Chain {
 pub enum Content<'a> {
     /// The whole unit in memory (a small file read, a mapped file, a decoded child).
     Bytes(&'a [u8]),
-    /// A stream (a large file, a decompressing archive member): scanned in windows.
+    /// A stream (a large file, a decompressing archive member): scanned in windows
+    /// ([`crate::search`]).
     Reader(&'a mut dyn Read),
 }
 

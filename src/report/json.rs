@@ -125,7 +125,7 @@ pub fn record_json(rules: &RuleSet, record: &Record, show_secrets: bool) -> Valu
             m.insert("secret".into(), mask(&f.secret, show_secrets).into());
             m.insert("fingerprint".into(), f.fingerprint(rules).into());
             m.insert("entropy".into(), f.entropy.map(|e| (f64::from(e) * 100.0).round() / 100.0).into());
-            m.insert("validated".into(), f.validated.into());
+            m.insert("validated".into(), f.validated.map(crate::rules::validate::Validator::name).into());
             if f.known_public {
                 m.insert("known_public".into(), true.into());
             }

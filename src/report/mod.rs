@@ -34,7 +34,7 @@ pub struct FindingRecord {
     /// Shannon entropy of the secret.
     pub entropy: Option<f32>,
     /// The validator that confirmed it.
-    pub validated: Option<&'static str>,
+    pub validated: Option<crate::rules::validate::Validator>,
     /// `test`, `docs` or `example` ([`crate::context`]); `None` for shipped runtime code.
     pub context: Option<&'static str>,
     /// A documented sample or widely shipped test key ([`known_public`]): reported at `low`.

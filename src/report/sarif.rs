@@ -96,7 +96,7 @@ pub fn log(rules: &RuleSet, records: &[Record], summary: &Summary, show_secrets:
                     properties["known_public"] = true.into();
                 }
                 if let Some(v) = f.validated {
-                    properties["validated"] = v.into();
+                    properties["validated"] = v.name().into();
                 }
                 if let Some(c) = f.context {
                     properties["context"] = c.into();

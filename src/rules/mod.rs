@@ -1,13 +1,14 @@
 //! Rules: parse and validate rule files (TOML, schema in `rules/README.md`) and hand them to the
 //! engine. A rule that fails to parse or compile is named by id.
 
+pub mod bounds;
 pub mod builtin;
-pub mod check;
+pub mod validate;
 
 use serde::Deserialize;
 
-use crate::engine::validate::Validator;
 use crate::error::{Error, ErrorKind};
+use validate::Validator;
 
 /// Index of a rule inside a [`RuleSet`], as regex-automata has `PatternID`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -293,8 +294,8 @@ fn validate_rule(rule: &Rule) -> Result<(), Error> {
         if rule.keywords.is_empty() || rule.keywords.iter().any(|k| k.trim().is_empty()) {
             return bad("a content rule needs at least one non-empty keyword".into());
         }
-        if let Some(k) = rule.keywords.iter().find(|k| k.len() > crate::engine::MAX_KEYWORD) {
-            return bad(format!("keyword '{k}' is longer than {} bytes", crate::engine::MAX_KEYWORD));
+        if let Some(k) = rule.keywords.iter().find(|k| k.len() > bounds::MAX_KEYWORD) {
+            return bad(format!("keyword '{k}' is longer than {} bytes", bounds::MAX_KEYWORD));
         }
         if rule.examples.is_empty() || rule.negative_examples.is_empty() {
             return bad("a content rule needs examples and negative_examples".into());
