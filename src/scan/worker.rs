@@ -16,7 +16,7 @@ use gix_hash::ObjectId;
 
 use super::produce::{Job, excluded};
 use super::{Counters, Shared};
-use crate::checks::{self, Checks};
+use crate::checks::{self, Checks, Hit};
 use crate::config::IoOptions;
 use crate::config::filter::Filters;
 use crate::engine::Engine;
@@ -26,7 +26,7 @@ use crate::input::archive::Expander;
 use crate::input::staged;
 use crate::input::{Chain, Content, SkipReason, Visitor, mmap};
 use crate::job::{JobBuffer, Outbox};
-use crate::report::{FindingRecord, Record};
+use crate::report::Record;
 use crate::rules::RuleId;
 use crate::search::{self, Located, Searcher};
 use crate::state::Lookup;
@@ -250,12 +250,13 @@ impl<'a> Worker<'a> {
 
     fn scan_bytes(&mut self, chain: &Chain, bytes: &[u8]) {
         self.count_bytes(bytes.len() as u64);
-        let mut sink = Records { chain, filters: self.filters, git: self.git.as_ref(), out: &mut self.buffer.records };
-        self.searcher.slice(bytes, &mut sink);
+        let (git, out) = (self.git.as_ref(), Out::Records(&mut self.buffer.records));
+        self.searcher.slice(bytes, &mut Records { chain, filters: self.filters, git, out });
     }
 
     fn scan_stream(&mut self, chain: &Chain, reader: &mut dyn Read) -> Result<(), Error> {
-        let mut sink = Records { chain, filters: self.filters, git: self.git.as_ref(), out: &mut self.buffer.records };
+        let (git, out) = (self.git.as_ref(), Out::Records(&mut self.buffer.records));
+        let mut sink = Records { chain, filters: self.filters, git, out };
         let n = self
             .searcher
             .stream(reader, &mut sink)
@@ -265,13 +266,22 @@ impl<'a> Worker<'a> {
     }
 }
 
-/// The worker's sink: located findings become records, with the config's secret allow list,
-/// the context label and the git origin applied.
+/// The worker's sink: located findings become hits, with the config's secret allow list, the
+/// context label and the unit's git origin applied, and then records or, for a check's nested
+/// scan, hits returned to it.
 struct Records<'s> {
     chain: &'s Chain,
     filters: &'s Filters,
     git: Option<&'s Arc<git::Origin>>,
-    out: &'s mut Vec<Record>,
+    out: Out<'s>,
+}
+
+/// Where [`Records`] puts what it is handed.
+enum Out<'s> {
+    /// The input's records.
+    Records(&'s mut Vec<Record>),
+    /// Hits for a check ([`checks::Host::scan_collect`]).
+    Hits(&'s mut Vec<Hit>),
 }
 
 impl search::Sink for Records<'_> {
@@ -281,7 +291,7 @@ impl search::Sink for Records<'_> {
             return;
         }
         let f = found.finding;
-        self.out.push(Record::Finding(FindingRecord {
+        let hit = Hit {
             rule: f.rule,
             chain: self.chain.clone(),
             line: Some(found.line),
@@ -290,10 +300,13 @@ impl search::Sink for Records<'_> {
             entropy: Some(f.entropy),
             validated: f.validated,
             context: crate::context::of(self.chain, &self.filters.roots, Some((found.haystack, f.span.start))),
-            known_public: false,
             meta: None,
             git: self.git.cloned(),
-        }));
+        };
+        match &mut self.out {
+            Out::Records(records) => records.push(Record::Finding(crate::job::record(hit))),
+            Out::Hits(hits) => hits.push(hit),
+        }
     }
 }
 
@@ -349,7 +362,7 @@ impl checks::Host for Worker<'_> {
         if at.is_some() && self.filters.allows_secret(&secret) {
             return;
         }
-        let record = FindingRecord {
+        let hit = Hit {
             rule,
             chain: chain.clone(),
             line: at.map(|a| a.0),
@@ -358,11 +371,10 @@ impl checks::Host for Worker<'_> {
             entropy: None,
             validated: None,
             context: crate::context::of(chain, &self.filters.roots, None),
-            known_public: false,
             meta: None,
             git: self.git.clone(),
         };
-        self.send(Record::Finding(record));
+        self.report(hit);
     }
 
     fn skipped(&mut self, chain: &Chain, reason: SkipReason, detail: &str) {
@@ -383,15 +395,17 @@ impl checks::Host for Worker<'_> {
         }
     }
 
-    fn scan_collect(&mut self, chain: &Chain, bytes: &[u8]) -> Vec<FindingRecord> {
-        let held = self.buffer.records.len();
-        self.scan_bytes(chain, bytes);
-        let found = self.buffer.records.split_off(held);
-        found.into_iter().filter_map(|r| if let Record::Finding(f) = r { Some(f) } else { None }).collect()
+    fn scan_collect(&mut self, chain: &Chain, bytes: &[u8]) -> Vec<Hit> {
+        self.count_bytes(bytes.len() as u64);
+        let mut hits = Vec::new();
+        let git = self.git.as_ref();
+        self.searcher.slice(bytes, &mut Records { chain, filters: self.filters, git, out: Out::Hits(&mut hits) });
+        hits
     }
 
-    fn report(&mut self, finding: FindingRecord) {
-        self.send(Record::Finding(finding));
+    fn report(&mut self, hit: Hit) {
+        let record = crate::job::record(hit);
+        self.send(Record::Finding(record));
     }
 
     fn first_in_input(&mut self, key: &Chain) -> bool {
