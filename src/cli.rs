@@ -339,9 +339,9 @@ impl ScanArgs {
                 .map(|c| {
                     match c {
                         ContextArg::Runtime => sluicebox::context::RUNTIME,
-                        ContextArg::Test => sluicebox::context::TEST,
-                        ContextArg::Docs => sluicebox::context::DOCS,
-                        ContextArg::Example => sluicebox::context::EXAMPLE,
+                        ContextArg::Test => sluicebox::context::Context::Test.as_str(),
+                        ContextArg::Docs => sluicebox::context::Context::Docs.as_str(),
+                        ContextArg::Example => sluicebox::context::Context::Example.as_str(),
                     }
                     .to_string()
                 })
@@ -510,7 +510,7 @@ fn rules_list(format: ListFormat) -> Result<i32> {
                 .iter()
                 .map(|r| {
                     serde_json::json!({
-                        "id": r.id, "category": r.category, "severity": r.severity.as_str(),
+                        "id": r.id, "category": r.category.as_str(), "severity": r.severity.as_str(),
                         "description": r.description, "keywords": r.keywords, "validate": r.validate.map(sluicebox::rules::validate::Validator::name),
                         "references": r.references,
                     })

@@ -88,10 +88,13 @@ pub struct Config {
 
 impl Config {
     /// True when `--min-confidence` and `--context` let a finding of `rule` in `context` through.
-    pub fn reports(&self, confidence: Confidence, context: Option<&str>) -> bool {
+    pub fn reports(&self, confidence: Confidence, context: Option<crate::context::Context>) -> bool {
         confidence >= self.min_confidence
             && (self.contexts.is_empty()
-                || self.contexts.iter().any(|c| c == context.unwrap_or(crate::context::RUNTIME)))
+                || self
+                    .contexts
+                    .iter()
+                    .any(|c| c == context.map_or(crate::context::RUNTIME, crate::context::Context::as_str)))
     }
 }
 

@@ -4,6 +4,7 @@
 //! and source maps that pass by, and at the end attributes every finding to its package
 //! ([`crate::package`]) and turns the maps into per-package summaries ([`mapsummary`]). An input
 //! is also the unit of the state store and of a killed run: its records are written together.
+//! [`record`] is the one place a check's or the searcher's hit becomes a reporter's record.
 
 use std::path::Path;
 use std::sync::Arc;

@@ -75,7 +75,7 @@ fn archive_chains_whole_files_and_errors_are_valid() {
             secret: b"acme_0123456789abcdefghijklmn".to_vec(),
             entropy: Some(4.2),
             validated: Some(sluicebox::rules::validate::Validator::GithubChecksum),
-            context: Some("test"),
+            context: Some(sluicebox::context::Context::Test),
             known_public: false,
             meta: None,
         })

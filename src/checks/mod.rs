@@ -8,6 +8,8 @@
 //! there are any (a map's `sourcesContent`, an inflated git object). Checks report under the rule
 //! ids of `rules/checks.toml`, so they are listed, disabled and baselined like any rule: a
 //! disabled id silences its finding, while the decoding that feeds the content rules goes on.
+//! Checks return their findings as [`Hit`]s through the [`Host`]; the scan turns them into
+//! records.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod credfiles;
@@ -70,7 +72,7 @@ pub struct Hit {
     /// The validator that confirmed it (content rules).
     pub validated: Option<Validator>,
     /// `test`, `docs` or `example` ([`crate::context`]); `None` for shipped runtime code.
-    pub context: Option<&'static str>,
+    pub context: Option<crate::context::Context>,
     /// Package attribution and a summary's note (per-package summaries).
     pub meta: Option<std::sync::Arc<FindingMeta>>,
     /// For a finding in git objects: commit, blob, path in the tree, author date.

@@ -1,7 +1,8 @@
 //! Inputs: where bytes come from and what they are called. A unit is a [`Chain`] (the file path
-//! plus one member name per archive level) and its [`Content`] (a slice, or a stream that is
-//! scanned in overlapping windows). This module knows no rules and no output formats; it sniffs
-//! formats by magic bytes and expands archives in memory, never into files.
+//! plus one member name per archive level) and its [`Content`] (a slice, or a stream that
+//! [`crate::search`] reads in overlapping windows). This module knows no rules, no engine and no
+//! output formats; it sniffs formats by magic bytes and expands archives in memory, never into
+//! files.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod archive;

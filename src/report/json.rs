@@ -101,7 +101,7 @@ pub fn record_json(rules: &RuleSet, record: &Record, show_secrets: bool) -> Valu
             let rule = rules.get(f.rule);
             m.insert("kind".into(), "finding".into());
             m.insert("rule".into(), rule.id.clone().into());
-            m.insert("category".into(), rule.category.clone().into());
+            m.insert("category".into(), rule.category.as_str().into());
             m.insert("severity".into(), f.severity(rules).as_str().into());
             m.insert("confidence".into(), rule.confidence().as_str().into());
             m.insert("description".into(), rule.description.clone().into());
@@ -130,7 +130,7 @@ pub fn record_json(rules: &RuleSet, record: &Record, show_secrets: bool) -> Valu
                 m.insert("known_public".into(), true.into());
             }
             if let Some(c) = f.context {
-                m.insert("context".into(), c.into());
+                m.insert("context".into(), c.as_str().into());
             }
             if let Some(meta) = &f.meta {
                 insert_meta(&mut m, meta);

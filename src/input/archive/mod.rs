@@ -1,6 +1,8 @@
 //! Archive expansion: sniff a unit's magic bytes, and expand archives into child units within
 //! [`Limits`], recursively. Each format lives in its own module: bytes or a stream in, child
-//! units out. Nothing is written to disk, and member names are never used as paths.
+//! units out. Nothing is written to disk, and member names are never used as paths. Pure
+//! compression formats implement one trait (`Codec`: sniff + decoder) and are registered in
+//! one list (`CODECS`); the containers (tar, zip) are expanded here.
 //!
 //! Compressed streams (gzip, zstd, bzip2, xz) and tar members are handed on as streams, decoded on
 //! the fly, so a 10 GiB member costs what a small one does. A zip needs random access: a mapped
@@ -28,7 +30,7 @@ use crate::error::{Error, ErrorKind};
 /// Archive and compression formats recognised by magic bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    /// A pure compression format ([`CODECS`]): decoded as one stream under the same chain.
+    /// A pure compression format (registered in `CODECS`): decoded as one stream under the same chain.
     Compressed(Compressor),
     /// POSIX ustar, GNU or v7 tar (`.tar`, `.gem`).
     Tar,
@@ -49,7 +51,7 @@ impl Format {
 
 /// A pure compression format: sniffed by its magic bytes, decoded as one stream whose output is
 /// the same unit (a `.tgz` is one level). A new format is one file implementing this plus one
-/// line in [`CODECS`]; budgets (ratio, expanded bytes), faults and nesting are handled here.
+/// line in `CODECS`; budgets (ratio, expanded bytes), faults and nesting are handled here.
 trait Codec: Sync {
     /// The name used in messages (`gzip: invalid deflate block at compressed byte 5120`).
     fn name(&self) -> &'static str;
