@@ -18,7 +18,7 @@ use sluicebox::search::window::OVERLAP;
 use sluicebox::search::{Searcher, utf16};
 use sluicebox::{Error, checks::sourcemap};
 
-use crate::util;
+use crate::util::{self, Chunked};
 
 /// `(file name, bytes)` of every reproducer for `target`, sorted.
 fn reproducers(target: &str) -> Vec<(String, Vec<u8>)> {
@@ -58,21 +58,6 @@ impl<'a> Fields<'a> {
     }
     fn rest(self) -> &'a [u8] {
         self.0
-    }
-}
-
-/// Hands out at most `chunk` bytes per `read`, like a pipe or a decompressor.
-struct Chunked<'a> {
-    data: &'a [u8],
-    chunk: usize,
-}
-
-impl Read for Chunked<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = buf.len().min(self.data.len()).min(self.chunk);
-        buf[..n].copy_from_slice(&self.data[..n]);
-        self.data = &self.data[n..];
-        Ok(n)
     }
 }
 

@@ -10,7 +10,7 @@
 //!   streamed file and member, a mapped zip).
 
 use std::fmt::Write as _;
-use std::io::{self, Read, Write as _};
+use std::io::{self, Write as _};
 use std::path::Path;
 
 use sluicebox::Finding;
@@ -20,7 +20,7 @@ use sluicebox::report::Record;
 use sluicebox::search::window::{MARGIN, OVERLAP, WINDOW};
 use sluicebox::search::{Searcher, utf16};
 
-use crate::util::{self, Rng};
+use crate::util::{self, Chunked, Rng};
 
 /// `(rule id, line, column, secret)`, sorted.
 type Locs = Vec<(String, u64, u64, Vec<u8>)>;
@@ -81,21 +81,6 @@ fn cases() -> Vec<Case> {
     ];
     let prefix = prefix();
     cases.into_iter().map(|(name, body, want)| Case { name, bytes: [&prefix[..], &body[..]].concat(), want }).collect()
-}
-
-/// Hands out at most `chunk` bytes per `read`, like a pipe or a decompressor.
-struct Chunked<'a> {
-    data: &'a [u8],
-    chunk: usize,
-}
-
-impl Read for Chunked<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = buf.len().min(self.data.len()).min(self.chunk);
-        buf[..n].copy_from_slice(&self.data[..n]);
-        self.data = &self.data[n..];
-        Ok(n)
-    }
 }
 
 fn locs(data: &[u8], found: &[(Finding, u64, u64)]) -> Locs {

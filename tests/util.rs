@@ -191,3 +191,18 @@ pub fn run_measured(args: &[&str]) -> (i32, Vec<u8>, u64) {
     };
     (code, reader.join().unwrap(), peak)
 }
+
+/// Hands out at most `chunk` bytes per `read`, like a pipe or a decompressor.
+pub struct Chunked<'a> {
+    pub data: &'a [u8],
+    pub chunk: usize,
+}
+
+impl std::io::Read for Chunked<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.data.len()).min(self.chunk);
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
