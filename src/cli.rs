@@ -1,4 +1,7 @@
-//! The command line (clap derive), converted once into a [`Config`]; the only file that names clap.
+//! The command line (clap derive), converted once into a [`Config`]; clap is named only here and
+//! in [`review`] (`preflight` and `diff`, split out to keep this file short).
+
+mod review;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -35,7 +38,7 @@ enum Command {
     /// Scan files, directories and archives (default: .)
     Scan(ScanArgs),
     /// Build the publish set of the package in DIR, scan it, and check the publishing checklist
-    Preflight(PreflightArgs),
+    Preflight(review::PreflightArgs),
     /// List or check rules
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -46,7 +49,7 @@ enum Command {
     /// without NAME, every name against the popular ones (registry-operator view)
     Watch(WatchArgs),
     /// What changed between two releases: files, install-time code, dependencies, new findings
-    Diff(DiffArgs),
+    Diff(review::DiffArgs),
     /// Group the findings of a JSON Lines scan into secrets, with the packages and versions
     /// that carry each
     Report(ReportArgs),
@@ -115,17 +118,41 @@ enum OutFormat {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum ColorChoice {
+pub(crate) enum ColorChoice {
     Auto,
     Always,
     Never,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum FailOn {
+pub(crate) enum FailOn {
     Low,
     Medium,
     High,
+}
+
+impl From<FailOn> for Severity {
+    fn from(f: FailOn) -> Severity {
+        match f {
+            FailOn::Low => Severity::Low,
+            FailOn::Medium => Severity::Medium,
+            FailOn::High => Severity::High,
+        }
+    }
+}
+
+/// The rule set and the workers, shared by the commands that scan.
+#[derive(Args)]
+pub(crate) struct EngineArgs {
+    /// Extra rule files or directories of *.toml
+    #[arg(long = "rules", value_name = "PATH")]
+    pub(crate) rules: Vec<PathBuf>,
+    /// Do not load the builtin rules
+    #[arg(long)]
+    pub(crate) no_builtin_rules: bool,
+    /// Worker threads (default: available cores)
+    #[arg(long, short = 'j', default_value_t = 0)]
+    pub(crate) threads: usize,
 }
 
 #[derive(Args)]
@@ -165,15 +192,8 @@ struct ScanArgs {
     /// Write output to FILE instead of stdout
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Extra rule files or directories of *.toml
-    #[arg(long = "rules", value_name = "PATH")]
-    rules: Vec<PathBuf>,
-    /// Do not load the builtin rules
-    #[arg(long)]
-    no_builtin_rules: bool,
-    /// Worker threads (default: available cores)
-    #[arg(long, short = 'j', default_value_t = 0)]
-    threads: usize,
+    #[command(flatten)]
+    engine: EngineArgs,
     // The limits are options so a flag given wins over sluice.toml, which wins over the default.
     /// Maximum archive nesting depth [default: 8]
     #[arg(long, value_name = "N")]
@@ -210,8 +230,9 @@ struct ScanArgs {
     /// (tests and fixtures), docs (docs, READMEs, doc comments), example [default: all]
     #[arg(long, value_enum, value_delimiter = ',', value_name = "CONTEXT")]
     context: Vec<ContextArg>,
-    /// Scan only the inputs whose path below the scan root hashes to K of N (1-based), to
-    /// split a mirror over N machines; 'sluice merge' combines the outputs
+    /// Scan only shard K of N (1-based): a range of the hashes of the paths below the scan root,
+    /// cut so that each shard holds 1/N of the bytes, to split a mirror over N machines;
+    /// 'sluice merge' combines the outputs
     #[arg(long, value_name = "K/N")]
     shard: Option<String>,
     /// Remember each input archive's records in this SQLite file; later scans skip unchanged
@@ -314,18 +335,14 @@ impl ScanArgs {
                 OutFormat::Sarif => Format::Sarif,
             },
             output: self.output,
-            extra_rules: self.rules,
-            builtin_rules: !self.no_builtin_rules,
-            threads: self.threads,
+            extra_rules: self.engine.rules,
+            builtin_rules: !self.engine.no_builtin_rules,
+            threads: self.engine.threads,
             limits: Limits::default(), // flags and sluice.toml: into_full_config
             archives: !self.no_archives,
             walk: WalkOptions { respect_gitignore: self.respect_gitignore, follow_symlinks: self.follow_symlinks },
             show_secrets: self.show_secrets,
-            fail_on: match self.fail_on {
-                FailOn::Low => Severity::Low,
-                FailOn::Medium => Severity::Medium,
-                FailOn::High => Severity::High,
-            },
+            fail_on: self.fail_on.into(),
             color,
             io: sluicebox::config::IoOptions::default(),
             min_confidence: match self.min_confidence {
@@ -362,9 +379,9 @@ pub fn main() -> i32 {
     };
     let result = match cli.command {
         Command::Scan(args) => args.into_full_config().and_then(|config| run_scan(&config)),
-        Command::Preflight(args) => run_preflight(&args),
+        Command::Preflight(args) => review::run_preflight(&args),
         Command::Baseline(BaselineCommand::Create { scan }) => baseline_create(scan),
-        Command::Diff(args) => run_diff(&args),
+        Command::Diff(args) => review::run_diff(&args),
         Command::Rules(RulesCommand::List { format }) => rules_list(format),
         Command::Rules(RulesCommand::Check { files }) => rules_check(&files),
         Command::Report(args) => run_report(&args),
@@ -448,7 +465,7 @@ fn baseline_create(args: ScanArgs) -> Result<i32> {
     Ok(if outcome.summary.errors > 0 { 2 } else { 0 })
 }
 
-fn create_output(output: Option<&Path>) -> Result<Box<dyn Write>> {
+pub(crate) fn create_output(output: Option<&Path>) -> Result<Box<dyn Write>> {
     Ok(match output {
         Some(path) => Box::new(io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("cannot create output file '{}'", path.display()))?,
@@ -550,75 +567,6 @@ fn rules_check(files: &[PathBuf]) -> Result<i32> {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum PreflightFormat {
-    Human,
-    Json,
-    Sarif,
-}
-
-#[derive(Args)]
-struct PreflightArgs {
-    /// The package directory (holding package.json, Cargo.toml, pyproject.toml or setup.py)
-    #[arg(default_value = ".")]
-    dir: PathBuf,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = PreflightFormat::Human)]
-    format: PreflightFormat,
-    /// Write the report to FILE instead of stdout
-    #[arg(long, short = 'o', value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Exit 1 on any warn too, not only on a fail
-    #[arg(long)]
-    strict: bool,
-    /// Run no ecosystem tool (npm, cargo, the Python build backend, auditors): scan the whole
-    /// directory instead of the exact publish set
-    #[arg(long)]
-    no_tools: bool,
-    /// Settings file [default: sluice.toml in DIR, else at the git top level]
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Extra rule files or directories of *.toml
-    #[arg(long = "rules", value_name = "PATH")]
-    rules: Vec<PathBuf>,
-    /// Do not load the builtin rules
-    #[arg(long)]
-    no_builtin_rules: bool,
-    /// Worker threads (default: available cores)
-    #[arg(long, short = 'j', default_value_t = 0)]
-    threads: usize,
-    /// Color in human output
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    color: ColorChoice,
-}
-
-fn run_preflight(args: &PreflightArgs) -> Result<i32> {
-    use sluicebox::preflight::{self, report};
-    let mut config = Config {
-        inputs: vec![args.dir.clone()],
-        extra_rules: args.rules.clone(),
-        builtin_rules: !args.no_builtin_rules,
-        threads: args.threads,
-        ..Config::default()
-    };
-    // The project's sluice.toml (disabled rules, allowed values, excluded paths) applies to the
-    // publish-set scan as it does to `sluice scan`.
-    if let Some(path) = args.config.clone().or_else(|| config_file::discover(&config)) {
-        FileConfig::load(&path)?.apply(&mut config, &path);
-    }
-    let engine = scan::build_engine(&config)?;
-    let opts = preflight::Options { run_tools: !args.no_tools, ..preflight::Options::new(&args.dir) };
-    let result = preflight::run(&opts, &config, &engine)?;
-    let mut out = output_writer(args.output.as_deref())?;
-    let color = use_color(args.color, args.output.is_some());
-    match args.format {
-        PreflightFormat::Human => report::human(&result, args.strict, color, &mut out)?,
-        PreflightFormat::Json => report::json(&result, args.strict, &mut out)?,
-        PreflightFormat::Sarif => report::sarif(&result, &mut out)?,
-    }
-    Ok(result.exit_code(args.strict))
-}
-
-#[derive(Clone, Copy, ValueEnum)]
 enum EcosystemArg {
     Npm,
     Pypi,
@@ -678,7 +626,7 @@ fn run_watch(args: WatchArgs) -> Result<i32> {
         top_count: args.top_count,
     };
     let report = watch::run(&opts)?;
-    let mut out = output_writer(args.output.as_deref())?;
+    let mut out = create_output(args.output.as_deref())?;
     match args.format {
         ListFormat::Json => output::write_json(&report, &mut out)?,
         ListFormat::Human => output::write_human(&report, &mut out)?,
@@ -699,94 +647,8 @@ fn run_watch(args: WatchArgs) -> Result<i32> {
     })
 }
 
-#[derive(Args)]
-struct DiffArgs {
-    /// OLD and NEW: package archives (.tgz, .crate, .whl, .tar.gz, .gem) or directories; with
-    /// NEW alone, OLD is the previous release found in --mirror or the local package caches
-    #[arg(required = true, num_args = 1..=2, value_name = "OLD NEW")]
-    paths: Vec<PathBuf>,
-    /// Look for OLD in DIR (files named name-version.ext, e.g. ~/.cache/sluice-mirror/archives)
-    #[arg(long, value_name = "DIR")]
-    mirror: Option<PathBuf>,
-    /// With OLD a repository (REPO[@REF]): packaged files matching GLOB are build outputs, not
-    /// expected in the repository (added to dist/**, build/**, PKG-INFO, ...)
-    #[arg(long, value_name = "GLOB")]
-    build_output: Vec<String>,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = PreflightFormat::Human)]
-    format: PreflightFormat,
-    /// Write the report to FILE instead of stdout
-    #[arg(long, short = 'o', value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Lowest severity that makes the exit code 1
-    #[arg(long, value_enum, default_value_t = FailOn::Low)]
-    fail_on: FailOn,
-    /// Print full secret values of new findings (masked by default)
-    #[arg(long)]
-    show_secrets: bool,
-    /// Extra rule files or directories of *.toml
-    #[arg(long = "rules", value_name = "PATH")]
-    rules: Vec<PathBuf>,
-    /// Worker threads (default: available cores)
-    #[arg(long, short = 'j', default_value_t = 0)]
-    threads: usize,
-    /// Color in human output
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    color: ColorChoice,
-}
-
-fn run_diff(args: &DiffArgs) -> Result<i32> {
-    use sluicebox::diff;
-    let config = Config {
-        extra_rules: args.rules.clone(),
-        threads: args.threads,
-        show_secrets: args.show_secrets,
-        ..Config::default()
-    };
-    let (old, new) = match args.paths.as_slice() {
-        [old, new] => (old.clone(), new.clone()),
-        [new] => {
-            let old = diff::find_previous(new, args.mirror.as_deref(), config.limits)?;
-            eprintln!("sluice: comparing with the previous release '{}'", old.display());
-            (old, new.clone())
-        }
-        _ => bail!("give OLD and NEW, or NEW with --mirror DIR"),
-    };
-    let result = match diff::source::repo_spec(&old) {
-        // A repository against a package built from it.
-        Some((repo, rev)) if new.is_file() => {
-            diff::run_source(&repo, rev.as_deref(), &new, &args.build_output, &config)?
-        }
-        _ => diff::run(&old, &new, &config, &scan::build_engine(&config)?)?,
-    };
-    let mut out = output_writer(args.output.as_deref())?;
-    let color = use_color(args.color, args.output.is_some());
-    match args.format {
-        PreflightFormat::Human => diff::report::human(&result, color, &mut out)?,
-        PreflightFormat::Json => diff::report::json(&result, &mut out)?,
-        PreflightFormat::Sarif => diff::report::sarif(&result, &mut out)?,
-    }
-    out.flush()?;
-    let fail_on = match args.fail_on {
-        FailOn::Low => Severity::Low,
-        FailOn::Medium => Severity::Medium,
-        FailOn::High => Severity::High,
-    };
-    Ok(result.exit_code(fail_on))
-}
-
-/// Buffered output: `path`, or stdout.
-fn output_writer(path: Option<&Path>) -> Result<Box<dyn Write>> {
-    Ok(match path {
-        Some(path) => Box::new(io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("cannot create output file '{}'", path.display()))?,
-        )),
-        None => Box::new(io::BufWriter::new(io::stdout().lock())),
-    })
-}
-
 /// `--color`: `auto` colors only a terminal on stdout, and never under `NO_COLOR`.
-fn use_color(choice: ColorChoice, to_file: bool) -> bool {
+pub(crate) fn use_color(choice: ColorChoice, to_file: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,

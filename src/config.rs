@@ -84,6 +84,10 @@ pub struct Config {
     pub state: Option<PathBuf>,
     /// Ignore what the state store holds (and refresh it).
     pub rescan: bool,
+    /// Globs of packaged files that a build makes, so they are not expected in the repository
+    /// (`sluice diff REPO PACKAGE`, `sluice preflight --against-source`; `[diff] build_outputs`
+    /// in `sluice.toml`, `--build-output`); added to each ecosystem's defaults.
+    pub build_outputs: Vec<String>,
 }
 
 impl Config {
@@ -153,6 +157,7 @@ impl Default for Config {
             shard: None,
             state: None,
             rescan: false,
+            build_outputs: Vec::new(),
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod diff;
 pub mod engine;
 pub mod error;
 pub mod git;
+pub mod hash;
 pub mod input;
 pub mod job;
 pub mod package;

@@ -14,7 +14,7 @@ use sluicebox::rules::Severity;
 
 use crate::util;
 
-fn tgz(files: &[(&str, &[u8])], prefix: &str) -> Vec<u8> {
+pub(crate) fn tgz(files: &[(&str, &[u8])], prefix: &str) -> Vec<u8> {
     let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let mut t = tar::Builder::new(gz);
     for (name, data) in files {

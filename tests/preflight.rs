@@ -13,7 +13,7 @@ use sluicebox::preflight::{self, Item, Options, Report, Status};
 use sluicebox::rules::RuleSet;
 
 /// Content rules for these tests only, so they do not depend on the builtin pack's wording.
-const RULES: &str = r#"
+pub(crate) const RULES: &str = r#"
 [[rule]]
 id = "github.pat"
 description = "GitHub personal access token (classic)"
@@ -48,7 +48,7 @@ negative_examples = ["sk_live_x"]
 const SHA: &str = "b4ffde65f46336ab88eb53be808477a3936bae11";
 
 /// A made-up token body: `n` alphanumerics from a seeded generator.
-fn fake(prefix: &str, n: usize, seed: u64) -> String {
+pub(crate) fn fake(prefix: &str, n: usize, seed: u64) -> String {
     const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut s = prefix.to_string();
@@ -61,39 +61,39 @@ fn fake(prefix: &str, n: usize, seed: u64) -> String {
     s
 }
 
-fn has(program: &str, args: &[&str]) -> bool {
+pub(crate) fn has(program: &str, args: &[&str]) -> bool {
     Command::new(program).args(args).output().is_ok_and(|o| o.status.success())
 }
 
-struct Fixture {
+pub(crate) struct Fixture {
     dir: tempfile::TempDir,
 }
 
 impl Fixture {
     /// An empty directory (not a git repository).
-    fn plain() -> Fixture {
+    pub(crate) fn plain() -> Fixture {
         Fixture { dir: tempfile::tempdir().unwrap() }
     }
 
     /// An empty git repository.
-    fn git() -> Fixture {
+    pub(crate) fn git() -> Fixture {
         let f = Fixture::plain();
         f.git_ok(&["init", "-q", "."]);
         f
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    fn write(&self, rel: &str, text: &str) -> &Fixture {
+    pub(crate) fn write(&self, rel: &str, text: &str) -> &Fixture {
         let p = self.path().join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
         self
     }
 
-    fn git_out(&self, args: &[&str]) -> std::process::Output {
+    pub(crate) fn git_out(&self, args: &[&str]) -> std::process::Output {
         Command::new("git")
             .arg("-C")
             .arg(self.path())
@@ -112,33 +112,45 @@ impl Fixture {
             .unwrap()
     }
 
-    fn git_ok(&self, args: &[&str]) -> String {
+    pub(crate) fn git_ok(&self, args: &[&str]) -> String {
         let out = self.git_out(args);
         assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    fn commit(&self) -> &Fixture {
+    pub(crate) fn commit(&self) -> &Fixture {
         self.git_ok(&["add", "-A"]);
         self.git_ok(&["commit", "-qm", "fixture", "--allow-empty"]);
         self
     }
 
-    fn run(&self) -> Report {
-        check(&Options::new(self.path()))
+    pub(crate) fn run(&self) -> Report {
+        check(&offline(self.path()))
     }
 }
 
+/// Options for `dir` with the dependency auditors off: they would ask the network
+/// (`tests/review.rs` runs them against recorded responses).
+pub(crate) fn offline(dir: impl Into<std::path::PathBuf>) -> Options {
+    let mut o = Options::new(dir);
+    o.audit.offline = true;
+    o
+}
+
 /// Runs preflight with the test rules.
-fn check(opts: &Options) -> Report {
+pub(crate) fn check(opts: &Options) -> Report {
+    check_with(opts, &Config { builtin_rules: false, threads: 1, ..Config::default() })
+}
+
+/// Runs preflight with the test rules and `config`.
+pub(crate) fn check_with(opts: &Options, config: &Config) -> Report {
     let mut rules = RuleSet::default();
     rules.add_toml("preflight-test-rules", RULES).unwrap();
     let engine = Engine::new(rules).unwrap();
-    let config = Config { builtin_rules: false, threads: 1, ..Config::default() };
-    preflight::run(opts, &config, &engine).unwrap()
+    preflight::run(opts, config, &engine).unwrap()
 }
 
-fn item<'a>(report: &'a Report, id: &str) -> &'a Item {
+pub(crate) fn item<'a>(report: &'a Report, id: &str) -> &'a Item {
     report.items.iter().find(|i| i.id == id).unwrap_or_else(|| {
         let ids: Vec<&str> = report.items.iter().map(|i| i.id.as_str()).collect();
         panic!("no item {id} in {ids:?}")
@@ -147,7 +159,7 @@ fn item<'a>(report: &'a Report, id: &str) -> &'a Item {
 
 /// Asserts `id` has `status`; returns it.
 #[track_caller]
-fn status<'a>(report: &'a Report, id: &str, want: Status) -> &'a Item {
+pub(crate) fn status<'a>(report: &'a Report, id: &str, want: Status) -> &'a Item {
     let it = item(report, id);
     assert_eq!(it.status, want, "{id}: {it:#?}");
     it
@@ -303,7 +315,7 @@ fn missing_tool_falls_back_to_the_directory() {
 #[test]
 fn no_tools_scans_the_directory() {
     let f = npm_careful();
-    let r = check(&Options { run_tools: false, ..Options::new(f.path()) });
+    let r = check(&Options { run_tools: false, ..offline(f.path()) });
     status(&r, "publish-set.tool", Status::Manual);
     let scan = status(&r, "publish-set.scan", Status::Fail);
     assert_eq!(at(scan), [(".env", Some(1))]);
@@ -313,7 +325,7 @@ fn no_tools_scans_the_directory() {
 fn large_files_are_a_warn() {
     let f = Fixture::plain();
     f.write("big.bin", &"x".repeat(2000)).write("small.txt", "x");
-    let r = check(&Options { large_file: 1000, ..Options::new(f.path()) });
+    let r = check(&Options { large_file: 1000, ..offline(f.path()) });
     let big = status(&r, "publish-set.large-files", Status::Warn);
     assert_eq!(at(big), [("big.bin", None)]);
     status(&f.run(), "publish-set.large-files", Status::Pass);
@@ -552,7 +564,7 @@ fn lockfile_present_but_not_committed() {
 fn rust_toolchain_file() {
     let f = cargo_fixture("", "");
     // No tools: cargo would try to install the named toolchain.
-    let opts = Options { run_tools: false, ..Options::new(f.path()) };
+    let opts = Options { run_tools: false, ..offline(f.path()) };
     f.write("rust-toolchain.toml", "[toolchain]\nchannel = \"stable\"\n").commit();
     let r = check(&opts);
     let t = status(&r, "build-integrity.pinned-toolchains", Status::Warn);

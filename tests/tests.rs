@@ -14,6 +14,7 @@ mod oracle;
 mod preflight;
 mod registry;
 mod regression;
+mod review;
 mod rules;
 mod sarif;
 mod searcher;

@@ -13,6 +13,9 @@
 //! max_archive_bytes = 17179869184
 //! max_ratio = 1000
 //! max_entries = 1000000
+//!
+//! [diff]                                         # package versus source (diff REPO PKG, preflight --against-source)
+//! build_outputs = ["lib/**", "*.d.ts"]            # packaged files a build makes: not expected in the repository
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -27,8 +30,8 @@ use crate::error::{Error, ErrorKind};
 pub const FILE_NAME: &str = "sluice.toml";
 
 /// Every top-level key and `[limits]` key, for the hint on an unknown one.
-const VALID_KEYS: &str =
-    "exclude, disable_rules, rules, allow_secrets, [limits] max_depth, max_archive_bytes, max_ratio, max_entries";
+const VALID_KEYS: &str = "exclude, disable_rules, rules, allow_secrets, [limits] max_depth, max_archive_bytes, \
+     max_ratio, max_entries, [diff] build_outputs";
 
 /// The contents of a `sluice.toml`.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -51,6 +54,19 @@ pub struct FileConfig {
     /// Archive limits.
     #[serde(default)]
     pub limits: FileLimits,
+    /// Release review settings.
+    #[serde(default)]
+    pub diff: FileDiff,
+}
+
+/// `[diff]` of a `sluice.toml`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FileDiff {
+    /// Globs (relative to the package root) of packaged files that a build makes, so the
+    /// repository need not hold them; added to the defaults of the package's ecosystem.
+    #[serde(default)]
+    pub build_outputs: Vec<String>,
 }
 
 /// `[limits]` of a `sluice.toml`; each one unset keeps the default.
@@ -94,6 +110,10 @@ impl FileConfig {
         })?;
         Exclude::new(&file.exclude, None)?;
         AllowSecrets::new(&file.allow_secrets)?;
+        for g in &file.diff.build_outputs {
+            globset::Glob::new(g)
+                .map_err(|e| Error::new(ErrorKind::Config, format!("[diff] build_outputs: bad pattern '{g}': {e}")))?;
+        }
         Ok(file)
     }
 
@@ -106,6 +126,7 @@ impl FileConfig {
         config.disabled_rules.extend(self.disable_rules);
         config.extra_rules.extend(self.rules.into_iter().map(|r| dir.join(r)));
         config.allow_secrets.extend(self.allow_secrets);
+        config.build_outputs.extend(self.diff.build_outputs);
         let l = self.limits;
         let limits = &mut config.limits;
         limits.max_depth = l.max_depth.unwrap_or(limits.max_depth);
@@ -149,7 +170,7 @@ mod tests {
     #[test]
     fn parses_every_key() {
         let f = FileConfig::parse(
-            "exclude = ['a/**', '*.min.js']\ndisable_rules = ['x.y']\nrules = ['r.toml']\nallow_secrets = ['^EXAMPLE']\n[limits]\nmax_depth = 3\nmax_ratio = 10\n",
+            "exclude = ['a/**', '*.min.js']\ndisable_rules = ['x.y']\nrules = ['r.toml']\nallow_secrets = ['^EXAMPLE']\n[limits]\nmax_depth = 3\nmax_ratio = 10\n[diff]\nbuild_outputs = ['lib/**']\n",
         )
         .unwrap();
         assert_eq!(f.exclude, ["a/**", "*.min.js"]);
@@ -163,6 +184,7 @@ mod tests {
         assert_eq!(config.limits.max_ratio, 10);
         assert_eq!(config.limits.max_archive_bytes, crate::input::Limits::default().max_archive_bytes);
         assert_eq!(config.exclude_base, Some(PathBuf::from("repo")));
+        assert_eq!(config.build_outputs, ["lib/**"]);
     }
 
     #[test]
@@ -173,6 +195,8 @@ mod tests {
             ("exclude = 'a'\n", "line 1"),
             ("allow_secrets = ['(']\n", "allow_secrets"),
             ("exclude = ['a[']\n", "exclude"),
+            ("[diff]\nbuild_outputs = ['a[']\n", "build_outputs"),
+            ("[diff]\nbuild_output = []\n", "unknown field `build_output`"),
         ];
         for &(text, want) in cases {
             let e = FileConfig::parse(text).unwrap_err();

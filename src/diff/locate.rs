@@ -54,9 +54,16 @@ struct Candidate {
     version: String,
 }
 
-/// The previous release of `name` (below `version`): from `mirror` when given, else from the
-/// local caches. The error names every place searched.
-pub fn previous(name: &str, version: &str, ext_of_new: &str, mirror: Option<&Path>) -> Result<PathBuf, Error> {
+/// The previous release of `name` (below `version`, or at most `version` when `inclusive`: a
+/// release being prepared may not have its version bumped yet): from `mirror` when given, else
+/// from the local caches. The error names every place searched.
+pub fn previous(
+    name: &str,
+    version: &str,
+    inclusive: bool,
+    ext_of_new: &str,
+    mirror: Option<&Path>,
+) -> Result<PathBuf, Error> {
     let want = normalize_name(name);
     let mut searched = Vec::new();
     let mut found = Vec::new();
@@ -84,13 +91,21 @@ pub fn previous(name: &str, version: &str, ext_of_new: &str, mirror: Option<&Pat
         searched.push(npm.display().to_string());
         found.extend(npm_cache(&npm, name));
     }
-    found.retain(|c| compare_versions(&c.version, version) == Ordering::Less);
+    found.retain(|c| match compare_versions(&c.version, version) {
+        Ordering::Less => true,
+        Ordering::Equal => inclusive,
+        Ordering::Greater => false,
+    });
     found.sort_by(|a, b| compare_versions(&a.version, &b.version));
     match found.pop() {
         Some(c) => Ok(c.path),
         None => Err(Error::new(
             ErrorKind::Config,
-            format!("no release of '{name}' before {version} found in {}", searched.join(", ")),
+            format!(
+                "no release of '{name}' {} {version} found in {}",
+                if inclusive { "at or before" } else { "before" },
+                searched.join(", ")
+            ),
         )
         .with_hint("give OLD as a path (sluice diff OLD NEW), or a mirror with --mirror DIR")),
     }

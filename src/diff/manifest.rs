@@ -33,6 +33,11 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// `name version` (`?` for a missing version), when the name is known.
+    pub fn id(&self) -> Option<String> {
+        self.name.as_ref().map(|n| format!("{n} {}", self.version.as_deref().unwrap_or("?")))
+    }
+
     /// Reads every manifest `pkg` carries.
     pub fn of(pkg: &Package) -> Manifest {
         let mut m = Manifest::default();
@@ -171,19 +176,22 @@ impl Manifest {
             match key {
                 "Name" => self.name = Some(value.to_string()),
                 "Version" => self.version = Some(value.to_string()),
-                "Requires-Dist" => {
-                    let (req, marker) = value.split_once(';').unwrap_or((value, ""));
-                    let end = req
-                        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-                        .unwrap_or(req.len());
-                    let name = req[..end].to_ascii_lowercase().replace('_', "-");
-                    let spec = req[end..].trim().trim_start_matches('(').trim_end_matches(')').trim();
-                    let key = if marker.contains("extra") { format!("extra:{name}") } else { name };
-                    self.deps.insert(key, spec.to_string());
-                }
+                "Requires-Dist" => self.requirement(value, false),
                 _ => {}
             }
         }
+    }
+
+    /// One PEP 508 requirement (`name[extra] (>=1) ; marker`); `optional` ones (an extra's) and
+    /// those under an `extra` marker are keyed `extra:name`.
+    fn requirement(&mut self, value: &str, optional: bool) {
+        let (req, marker) = value.split_once(';').unwrap_or((value, ""));
+        let req = req.trim();
+        let end = req.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))).unwrap_or(req.len());
+        let name = req[..end].to_ascii_lowercase().replace('_', "-");
+        let spec = req[end..].trim().trim_start_matches('(').trim_end_matches(')').trim();
+        let key = if optional || marker.contains("extra") { format!("extra:{name}") } else { name };
+        self.deps.insert(key, spec.to_string());
     }
 
     fn pyproject(&mut self, text: &str) {
@@ -205,7 +213,26 @@ impl Manifest {
                 self.hooks.insert("build-system.backend-path".into(), p.to_string());
             }
         }
-        if let Some(scripts) = v.get("project").and_then(|p| p.get("scripts")).and_then(|s| s.as_table()) {
+        // The static `[project]` requirements, when no generated metadata (PKG-INFO, METADATA)
+        // listed them: a source tree, such as the publish set `sluice preflight` builds.
+        let project = v.get("project").and_then(|p| p.as_table());
+        if self.deps.is_empty() {
+            let reqs = project.and_then(|p| p.get("dependencies")).and_then(|d| d.as_array());
+            for r in reqs.into_iter().flatten().filter_map(|r| r.as_str()) {
+                self.requirement(r, false);
+            }
+            let extras = project.and_then(|p| p.get("optional-dependencies")).and_then(|d| d.as_table());
+            for r in extras.into_iter().flat_map(|t| t.values()).filter_map(|l| l.as_array()).flatten() {
+                if let Some(r) = r.as_str() {
+                    self.requirement(r, true);
+                }
+            }
+        }
+        if self.name.is_none() {
+            self.name = project.and_then(|p| p.get("name")).and_then(|n| n.as_str()).map(str::to_string);
+            self.version = project.and_then(|p| p.get("version")).and_then(|n| n.as_str()).map(str::to_string);
+        }
+        if let Some(scripts) = project.and_then(|p| p.get("scripts")).and_then(|s| s.as_table()) {
             for (k, s) in scripts {
                 self.bins.insert(k.clone(), s.as_str().unwrap_or_default().to_string());
             }
@@ -292,6 +319,9 @@ fn cargo_source(t: &toml::Table) -> String {
         format!("git {git}")
     } else if let Some(path) = s("path") {
         format!("path {path}")
+    } else if t.get("workspace").and_then(toml::Value::as_bool) == Some(true) {
+        // A source tree's manifest (preflight's publish set): the workspace sets the version.
+        "workspace".to_string()
     } else if let Some(reg) = s("registry-index").or(s("registry")) {
         format!("{} (registry {reg})", s("version").unwrap_or("*"))
     } else {
@@ -359,6 +389,10 @@ mod tests {
         }
         assert!(loosened("=1.0.5", "1.0", true).is_some(), "cargo: a bare version is a caret range");
         assert!(loosened("1.0.5", "1.0.6", true).is_none());
+        let mut m = Manifest::default();
+        m.cargo("[package]\nname = \"a\"\n[dependencies]\nw = { workspace = true }\np = { path = \"../p\" }\n");
+        assert_eq!((m.deps["w"].as_str(), m.deps["p"].as_str()), ("workspace", "path ../p"));
+        assert!(loosened("1.0", "workspace", true).is_none(), "the workspace pins it: a change, not a loosening");
     }
 
     #[test]

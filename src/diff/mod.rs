@@ -145,26 +145,30 @@ impl Diff {
 pub fn run(old: &Path, new: &Path, config: &Config, engine: &Engine) -> Result<Diff, Error> {
     let a = Package::load(old, config.limits)?;
     let b = Package::load(new, config.limits)?;
+    compare(&a, &b, None, config, engine)
+}
+
+/// Compares two packages already read. `new_findings`, when given, are the findings of a scan
+/// of `b` already made (`sluice preflight` scanned its publish set); otherwise `b.sources` are
+/// scanned. `a.sources` are always scanned.
+pub fn compare(
+    a: &Package,
+    b: &Package,
+    new_findings: Option<&[FindingRecord]>,
+    config: &Config,
+    engine: &Engine,
+) -> Result<Diff, Error> {
     let mut items = Vec::new();
-    let counts = files(&a, &b, &mut items);
-    let (ma, mb) = (Manifest::of(&a), Manifest::of(&b));
+    let counts = files(a, b, &mut items);
+    let (ma, mb) = (Manifest::of(a), Manifest::of(b));
     manifests(&ma, &mb, &mut items);
     for broken in &mb.broken {
         items.push(Item::new("manifest.broken", MEDIUM, None, format!("manifest does not parse: {broken}")));
     }
     let mut problems: Vec<String> = a.problems.iter().chain(&b.problems).cloned().collect();
-    findings(&a, &b, config, engine, &mut items, &mut problems)?;
+    findings(a, b, new_findings, config, engine, &mut items, &mut problems)?;
     items.sort_by(|x, y| y.level.cmp(&x.level).then_with(|| x.kind.cmp(y.kind)).then_with(|| x.path.cmp(&y.path)));
-    let id = |m: &Manifest| m.name.as_ref().map(|n| format!("{n} {}", m.version.as_deref().unwrap_or("?")));
-    Ok(Diff {
-        old: old.to_path_buf(),
-        new: new.to_path_buf(),
-        old_id: id(&ma),
-        new_id: id(&mb),
-        items,
-        counts,
-        problems,
-    })
+    Ok(Diff { old: a.path.clone(), new: b.path.clone(), old_id: ma.id(), new_id: mb.id(), items, counts, problems })
 }
 
 /// Compares the package at `pkg` with the repository `repo` at `rev` (its work tree without
@@ -178,24 +182,27 @@ pub fn run_source(
 ) -> Result<Diff, Error> {
     let a = source::load(repo, rev, config.limits)?;
     let b = Package::load(pkg, config.limits)?;
-    let mut items = source::compare(&a, &b, build_outputs)?;
-    let counts = files(&a, &b, &mut Vec::new());
-    items.sort_by(|x, y| y.level.cmp(&x.level).then_with(|| x.path.cmp(&y.path)));
     let shown = match rev {
         Some(r) => PathBuf::from(format!("{}@{r}", repo.display())),
         None => repo.to_path_buf(),
     };
+    compare_source(&a, shown, &b, build_outputs)
+}
+
+/// [`run_source`] on a repository and a package already read; `shown` names the repository
+/// side in the report.
+pub fn compare_source(repo: &Package, shown: PathBuf, pkg: &Package, build_outputs: &[String]) -> Result<Diff, Error> {
+    let mut items = source::compare(repo, pkg, build_outputs)?;
+    let counts = files(repo, pkg, &mut Vec::new());
+    items.sort_by(|x, y| y.level.cmp(&x.level).then_with(|| x.path.cmp(&y.path)));
     Ok(Diff {
         old: shown,
-        new: pkg.to_path_buf(),
+        new: pkg.path.clone(),
         old_id: None,
-        new_id: {
-            let m = Manifest::of(&b);
-            m.name.map(|n| format!("{n} {}", m.version.as_deref().unwrap_or("?")))
-        },
+        new_id: Manifest::of(pkg).id(),
         items,
         counts,
-        problems: a.problems.iter().chain(&b.problems).cloned().collect(),
+        problems: repo.problems.iter().chain(&pkg.problems).cloned().collect(),
     })
 }
 
@@ -379,19 +386,26 @@ impl Reporter for Collect {
 fn findings(
     a: &Package,
     b: &Package,
+    new_findings: Option<&[FindingRecord]>,
     config: &Config,
     engine: &Engine,
     items: &mut Vec<Item>,
     problems: &mut Vec<String>,
 ) -> Result<(), Error> {
-    let scan = |p: &Path| -> Result<Collect, Error> {
-        let config = Config { inputs: vec![p.to_path_buf()], progress: false, ..config.clone() };
+    let scan = |p: &Package| -> Result<Collect, Error> {
         let mut collect = Collect::default();
+        if p.sources.is_empty() {
+            return Ok(collect);
+        }
+        let config = Config { inputs: p.sources.clone(), output: None, progress: false, ..config.clone() };
         crate::scan::run(&config, engine, &mut collect, &AtomicBool::new(false))?;
         Ok(collect)
     };
-    let old = scan(&a.path)?;
-    let new = scan(&b.path)?;
+    let old = scan(a)?;
+    let new = match new_findings {
+        Some(f) => Collect(f.to_vec(), Vec::new()),
+        None => scan(b)?,
+    };
     let rules = engine.rules();
     let known: BTreeSet<String> = old.0.iter().map(|f| f.fingerprint(rules)).collect();
     let mut seen = BTreeSet::new();
@@ -461,5 +475,5 @@ pub fn find_previous(new: &Path, mirror: Option<&Path>, limits: crate::input::Li
         )
         .with_hint("give OLD as a path: sluice diff OLD NEW"));
     };
-    locate::previous(&name, &version, &file, mirror)
+    locate::previous(&name, &version, false, &file, mirror)
 }

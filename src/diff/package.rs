@@ -48,14 +48,14 @@ pub struct Package {
     pub root: Option<String>,
     /// Members that could not be read, with the reason.
     pub problems: Vec<String>,
+    /// What a scan of this package reads: `path` itself, or the listed files of a publish set.
+    pub sources: Vec<PathBuf>,
 }
 
 impl Package {
     /// Reads `path`: a directory (every file, `.git/` excluded) or one package archive.
     pub fn load(path: &Path, limits: Limits) -> Result<Package, Error> {
         let meta = std::fs::metadata(path).map_err(|e| Error::io(&e).context(path.display()))?;
-        let mut collect = Collect::default();
-        let expander = Expander { limits, enabled: true };
         if meta.is_dir() {
             let mut files = Vec::new();
             walk::walk(&[path.to_path_buf()], &WalkOptions::default(), |e| {
@@ -64,27 +64,56 @@ impl Package {
                 }
                 true
             });
-            for p in files {
-                let Ok(rel) = p.strip_prefix(path) else { continue };
-                let rel = rel.to_string_lossy().replace('\\', "/");
-                if rel.split('/').any(|c| c == ".git") {
-                    continue;
-                }
-                let bytes = std::fs::read(&p).map_err(|e| Error::io(&e).context(p.display()))?;
-                let chain = Chain { path: PathBuf::new(), members: vec![rel.into_bytes()] };
-                if let Err(e) = expander.process(&chain, Content::Bytes(&bytes), &mut collect) {
-                    collect.problems.push(format!("{chain}: {}", e.message()));
-                }
-            }
-            let mut pkg =
-                Package { path: path.to_path_buf(), files: BTreeMap::new(), root: None, problems: Vec::new() };
-            pkg.absorb(collect, false);
+            let listed = files.into_iter().filter_map(|p| {
+                let rel = p.strip_prefix(path).ok()?.to_string_lossy().replace('\\', "/");
+                (!rel.split('/').any(|c| c == ".git")).then_some((rel, p))
+            });
+            let mut pkg = Package::from_files(path, listed, limits)?;
+            pkg.sources = vec![path.to_path_buf()];
             return Ok(pkg);
         }
         let mut f = std::fs::File::open(path).map_err(|e| Error::io(&e).context(path.display()))?;
         let mut bytes = Vec::new();
         f.read_to_end(&mut bytes).map_err(|e| Error::io(&e).context(path.display()))?;
         Package::from_archive(path, &bytes, limits, true)
+    }
+
+    /// Reads the listed files of the directory `dir`, each as (path relative to `dir`, file):
+    /// the publish set `sluice preflight` built, which is a chosen subset of the directory.
+    /// Archives among them are expanded as in a package.
+    pub fn from_files(
+        dir: &Path,
+        files: impl IntoIterator<Item = (String, PathBuf)>,
+        limits: Limits,
+    ) -> Result<Package, Error> {
+        let mut collect = Collect::default();
+        let expander = Expander { limits, enabled: true };
+        let mut sources = Vec::new();
+        for (rel, p) in files {
+            let chain = Chain { path: PathBuf::new(), members: vec![rel.into_bytes()] };
+            // Symlinks are not followed (one to /dev/zero would never end), and files larger
+            // than KEEP_MAX stream through, as archive members do.
+            let meta = std::fs::symlink_metadata(&p).map_err(|e| Error::io(&e).context(p.display()))?;
+            if !meta.is_file() {
+                collect.problems.push(format!("{chain}: skipped: not a regular file (a symlink is not followed)"));
+                continue;
+            }
+            sources.push(p.clone());
+            let mut file = std::fs::File::open(&p).map_err(|e| Error::io(&e).context(p.display()))?;
+            let result = if meta.len() <= KEEP_MAX {
+                let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+                file.read_to_end(&mut bytes).map_err(|e| Error::io(&e).context(p.display()))?;
+                expander.process(&chain, Content::Bytes(&bytes), &mut collect)
+            } else {
+                expander.process(&chain, Content::Reader(&mut file), &mut collect)
+            };
+            if let Err(e) = result {
+                collect.problems.push(format!("{chain}: {}", e.message()));
+            }
+        }
+        let mut pkg = Package { path: dir.to_path_buf(), sources, ..Package::default() };
+        pkg.absorb(collect, false);
+        Ok(pkg)
     }
 
     /// Reads an archive already in memory; `strip_root` drops a top directory shared by every
@@ -103,7 +132,7 @@ impl Package {
         if let Err(e) = expander.process(&chain, Content::Bytes(bytes), &mut collect) {
             collect.problems.push(format!("{chain}: {}", e.message()));
         }
-        let mut pkg = Package { path: path.to_path_buf(), files: BTreeMap::new(), root: None, problems: Vec::new() };
+        let mut pkg = Package { path: path.to_path_buf(), sources: vec![path.to_path_buf()], ..Package::default() };
         pkg.absorb(collect, strip_root);
         Ok(pkg)
     }
@@ -230,6 +259,20 @@ fn file_of(b: &[u8]) -> File {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listed_files_never_follow_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.js"), "module.exports = 1;\n").unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero")).unwrap();
+        let listed = ["a.js", "zero"].map(|n| (n.to_string(), dir.path().join(n)));
+        let pkg = Package::from_files(dir.path(), listed, Limits::default()).unwrap();
+        assert_eq!(pkg.files.keys().collect::<Vec<_>>(), ["a.js"]);
+        assert_eq!(pkg.sources, [dir.path().join("a.js")]);
+        assert!(pkg.problems[0].contains("zero") && pkg.problems[0].contains("symlink"), "{:?}", pkg.problems);
+        let gone = [("gone.js".to_string(), dir.path().join("gone.js"))];
+        assert!(Package::from_files(dir.path(), gone, Limits::default()).is_err());
+    }
 
     #[test]
     fn roots_and_versions() {

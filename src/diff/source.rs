@@ -1,7 +1,8 @@
 //! Package versus source (issue 15): `sluice diff REPO[@REF] PACKAGE`. The repository is read
 //! at REF through `git archive` (a tar held in memory, never written out) or as its work tree;
 //! every packaged file must match the repository byte for byte or match a build output pattern
-//! ([`DEFAULT_BUILD_OUTPUTS`] plus `--build-output`). Everything else is an item: "in the package
+//! ([`default_build_outputs`] of the package's ecosystem, plus `[diff] build_outputs` of
+//! `sluice.toml` and `--build-output`). Everything else is an item: "in the package
 //! but not in the repository", or "differs from the repository" with a bounded unified diff.
 //! Files of the repository that the package leaves out are not items.
 
@@ -10,25 +11,37 @@ use std::process::{Command, Stdio};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
+use super::manifest::Manifest;
 use super::package::Package;
 use super::{HIGH, Item, MEDIUM};
 use crate::error::{Error, ErrorKind};
 use crate::input::Limits;
 
-/// Files that package tools generate or rewrite, and usual build output directories.
-pub const DEFAULT_BUILD_OUTPUTS: &[&str] = &[
-    "dist/**",
-    "build/**",
-    "PKG-INFO",
-    "setup.cfg",
-    "*.egg-info/**",
-    "*.dist-info/**",
-    ".cargo_vcs_info.json",
-    "Cargo.toml",
-    "Cargo.lock",
-    "metadata.gz",
-    "checksums.yaml.gz",
+/// Build outputs expected in a package of each ecosystem (`npm`, `crates`, `pypi`, `gems`, as
+/// [`Manifest::ecosystem`](super::manifest::Manifest) names them): the files the packaging tool
+/// writes or rewrites itself, and the usual build output directories. `sluice.toml`'s
+/// `[diff] build_outputs` and `--build-output` add to them.
+const BUILD_OUTPUTS: &[(&str, &[&str])] = &[
+    // npm packs the work tree as it is: a build step writes dist/ or build/ before `npm pack`.
+    ("npm", &["dist/**", "build/**"]),
+    // cargo normalises Cargo.toml (the original is compared as Cargo.toml.orig), writes
+    // .cargo_vcs_info.json, and adds Cargo.lock for binaries in a workspace.
+    ("crates", &["Cargo.toml", ".cargo_vcs_info.json", "Cargo.lock"]),
+    // setuptools and other backends write PKG-INFO and *.egg-info, and rewrite setup.cfg.
+    ("pypi", &["PKG-INFO", "setup.cfg", "*.egg-info/**", "*.dist-info/**"]),
+    ("gems", &["metadata.gz", "checksums.yaml.gz"]),
 ];
+
+/// The default build output patterns for a package of `ecosystem`; every ecosystem's when it
+/// is not known.
+pub fn default_build_outputs(ecosystem: Option<&str>) -> Vec<&'static str> {
+    let known = BUILD_OUTPUTS.iter().any(|(eco, _)| Some(*eco) == ecosystem);
+    BUILD_OUTPUTS
+        .iter()
+        .filter(|(eco, _)| !known || Some(*eco) == ecosystem)
+        .flat_map(|(_, globs)| globs.iter().copied())
+        .collect()
+}
 
 /// Lines of unified diff shown per file at most.
 const DIFF_LINES: usize = 60;
@@ -74,9 +87,9 @@ pub fn load(dir: &Path, rev: Option<&str>, limits: Limits) -> Result<Package, Er
     Ok(pkg)
 }
 
-fn globs(extra: &[String]) -> Result<GlobSet, Error> {
+fn globs(ecosystem: Option<&str>, extra: &[String]) -> Result<GlobSet, Error> {
     let mut b = GlobSetBuilder::new();
-    for g in DEFAULT_BUILD_OUTPUTS.iter().copied().chain(extra.iter().map(String::as_str)) {
+    for g in default_build_outputs(ecosystem).into_iter().chain(extra.iter().map(String::as_str)) {
         let glob =
             Glob::new(g).map_err(|e| Error::new(ErrorKind::Config, format!("bad build output pattern '{g}': {e}")))?;
         b.add(glob);
@@ -84,9 +97,10 @@ fn globs(extra: &[String]) -> Result<GlobSet, Error> {
     b.build().map_err(|e| Error::new(ErrorKind::Config, format!("bad build output patterns: {e}")))
 }
 
-/// Items for every packaged file that neither matches the repository nor a build output.
+/// Items for every packaged file that neither matches the repository nor a build output (the
+/// defaults of the package's ecosystem plus `build_outputs`).
 pub fn compare(repo: &Package, pkg: &Package, build_outputs: &[String]) -> Result<Vec<Item>, Error> {
-    let outputs = globs(build_outputs)?;
+    let outputs = globs(Manifest::of(pkg).ecosystem, build_outputs)?;
     let mut items = Vec::new();
     for (key, f) in &pkg.files {
         // cargo packages the manifest as written under `Cargo.toml.orig`.
@@ -184,6 +198,17 @@ pub fn unified(name: &str, a: &str, b: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn build_outputs_per_ecosystem() {
+        assert_eq!(default_build_outputs(Some("npm")), ["dist/**", "build/**"]);
+        assert!(default_build_outputs(Some("pypi")).contains(&"PKG-INFO"));
+        assert!(!default_build_outputs(Some("pypi")).contains(&"dist/**"));
+        assert!(default_build_outputs(Some("crates")).contains(&".cargo_vcs_info.json"));
+        let all = default_build_outputs(None);
+        assert!(all.contains(&"dist/**") && all.contains(&"PKG-INFO") && all.contains(&"metadata.gz"));
+        assert_eq!(default_build_outputs(Some("conda")), all, "an unknown ecosystem gets every default");
+    }
 
     #[test]
     fn diffs() {

@@ -9,7 +9,9 @@
 pub mod check;
 pub mod entropy;
 pub mod finding;
+mod gram;
 pub mod prefilter;
+mod simd;
 pub mod verify;
 
 use std::ops::Range;
@@ -89,7 +91,7 @@ impl Engine {
         Ok(())
     }
 
-    /// Keyword hits and rules run per hit over `haystack` ([`Prefilter::hit_stats`]).
+    /// Candidate positions, keyword hits and rules run over `haystack` ([`Prefilter::hit_stats`]).
     #[doc(hidden)]
     pub fn hit_stats(&self, haystack: &[u8]) -> (usize, usize, usize) {
         self.prefilter.hit_stats(haystack)
@@ -116,11 +118,18 @@ impl Engine {
         let len = haystack.len();
         let (before, after) =
             (WINDOW_BEFORE + self.prefilter.longest_keyword(), WINDOW_AFTER + self.prefilter.longest_keyword());
+        let compiled = &self.compiled;
         self.prefilter.for_each_hit(haystack, |rule, start, end| {
-            let w = start.saturating_sub(before)..(end + after).min(len);
+            // A match holds the keyword and is at most `reach` long, and its keyword is at most
+            // `before` bytes after its start: the window is the tighter of the two bounds.
+            let reach = compiled[rule.index()].as_ref().map_or(0, |c| c.reach);
+            let w =
+                end.saturating_sub(reach).max(start.saturating_sub(before))..(start + reach).min(end + after).min(len);
             let list = &mut windows[rule.index()];
+            // Hits come in order of their grams, so a window may start up to `MAX_KEYWORD`
+            // bytes before the previous one: merge whenever the two touch.
             match list.last_mut() {
-                Some(last) if w.start <= last.end => {
+                Some(last) if w.start <= last.end && last.start <= w.end => {
                     last.start = last.start.min(w.start);
                     last.end = last.end.max(w.end);
                 }
@@ -138,7 +147,9 @@ impl Engine {
                 continue;
             };
             let rs = rules[rule.index()].get_or_insert_with(|| compiled.scratch());
-            for w in windows[rule.index()].drain(..) {
+            let list = &mut windows[rule.index()];
+            sort_and_merge(list);
+            for w in list.drain(..) {
                 compiled.search(haystack, w, rs, &mut |f| found.push(f));
             }
         }
@@ -172,6 +183,23 @@ impl Engine {
         self.emit(&mut found, sink);
         scratch.found = found;
     }
+}
+
+/// Sorts `windows` by start and merges those that touch (hits arrive almost in order, so this
+/// is usually one pass that finds nothing to do).
+fn sort_and_merge(windows: &mut Vec<Range<usize>>) {
+    if windows.is_sorted_by_key(|w| w.start) {
+        return;
+    }
+    windows.sort_unstable_by_key(|w| w.start);
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(windows.len());
+    for w in windows.drain(..) {
+        match out.last_mut() {
+            Some(last) if w.start <= last.end => last.end = last.end.max(w.end),
+            _ => out.push(w),
+        }
+    }
+    *windows = out;
 }
 
 #[cfg(test)]

@@ -1,126 +1,124 @@
-//! The keyword prefilter: one aho-corasick automaton over every content rule's keywords
-//! (ASCII case-insensitive). A hit names the rules whose patterns must run around it.
+//! The keyword prefilter: finds every occurrence of every content rule's keywords (ASCII
+//! case-insensitive, overlapping occurrences included) and names the rules to run around it.
 //!
-//! The search is non-overlapping (standard semantics: a match is reported where it first ends),
-//! several times faster than an overlapping search over the same automaton. A keyword hidden inside or overlapping a reported
-//! hit (`token` inside `api_token`, `key_` overlapping `api_key_`) is not reported itself, so
-//! each keyword keeps the list of other keywords that could hide under it, with their offset, and
-//! a hit checks those few places in the text: the hidden keyword's rules run only where it really
-//! occurs (issue 11: before, every rule of every keyword that could overlap ran on every hit, so
-//! `_authtoken` ran 41 rules). Every occurrence of a keyword is either reported or overlaps a
-//! reported hit, so this finds exactly what an overlapping search finds (`tests/oracle.rs`
-//! checks the result equals the naive search).
+//! Each keyword is filed under one hashed gram ([`gram`](super::gram)): its rarest 4 bytes, or,
+//! when it has 3 bytes, itself followed by any byte. The gram table marks the few positions where some keyword may
+//! occur; at such a position only the keywords filed under that hash are compared. Every
+//! occurrence is found exactly once (at its own gram), so no keyword hides under another and a
+//! hit runs only its own keyword's rules (issue 11: the earlier aho-corasick DFA, searched
+//! non-overlapping, needed per-keyword lists of hidden keywords, and its 3.7 MB table made it
+//! half of the scan's time). `tests/oracle.rs` checks the engine against the naive search.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-
+use super::gram::{self, Table};
 use crate::error::{Error, ErrorKind};
 use crate::rules::RuleId;
 
-/// Keyword automaton plus, per keyword, the rules to run when it hits and the keywords that
-/// can hide under it.
+/// The gram table plus, per hash, the keywords filed under it and, per keyword, its rules.
 #[derive(Debug)]
 pub struct Prefilter {
-    automaton: AhoCorasick,
+    table: Table,
+    /// `(gram hash, keyword, gram offset in the keyword)`, sorted by hash.
+    grams: Vec<(u32, u32, u8)>,
     keywords: Vec<Vec<u8>>,
     owners: Vec<Vec<RuleId>>,
-    /// Per keyword `k`: `(j, d)` when keyword `j` starting `d` bytes after `k`'s start overlaps
-    /// `k` and agrees with it on the shared bytes. Computed on `k`'s first hit (start-up stays
-    /// small with a thousand keywords).
-    hidden: Vec<OnceLock<Vec<(u32, isize)>>>,
     longest: usize,
 }
 
 impl Prefilter {
-    /// Builds the automaton from `(rule, keywords)` pairs; identical keywords (ignoring ASCII
-    /// case) share one pattern.
+    /// Builds the table from `(rule, keywords)` pairs; identical keywords (ignoring ASCII case)
+    /// share one entry. A keyword shorter than 3 bytes is refused (it would make every position
+    /// a candidate).
     pub fn new<'a>(rules: impl IntoIterator<Item = (RuleId, &'a [String])>) -> Result<Prefilter, Error> {
         let mut keywords: Vec<Vec<u8>> = Vec::new();
-        let mut direct: Vec<Vec<RuleId>> = Vec::new();
+        let mut owners: Vec<Vec<RuleId>> = Vec::new();
         let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
         for (rule, kws) in rules {
             for kw in kws {
                 let lower = kw.as_bytes().to_ascii_lowercase();
+                if lower.len() < 3 {
+                    return Err(Error::new(
+                        ErrorKind::Rule,
+                        format!("keyword '{kw}' is shorter than 3 bytes: it would match almost everywhere"),
+                    ));
+                }
                 let i = *index.entry(lower.clone()).or_insert_with(|| {
                     keywords.push(lower);
-                    direct.push(Vec::new());
+                    owners.push(Vec::new());
                     keywords.len() - 1
                 });
-                if !direct[i].contains(&rule) {
-                    direct[i].push(rule);
+                if !owners[i].contains(&rule) {
+                    owners[i].push(rule);
                 }
             }
         }
-        let hidden = keywords.iter().map(|_| OnceLock::new()).collect();
-        let automaton = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&keywords)
-            .map_err(|e| Error::new(ErrorKind::Rule, format!("cannot build the keyword automaton: {e}")))?;
+        let (mut table, mut grams) = (Table::new(), Vec::new());
+        for (k, kw) in keywords.iter().enumerate() {
+            let filed: Vec<(u32, u8)> = if kw.len() == 3 {
+                // Every folded byte that can follow (zero stands for the haystack's end).
+                (0..=255u8).filter(|c| c & 0x20 != 0).map(|c| (gram::word(&[kw[0], kw[1], kw[2], c], 0), 0)).collect()
+            } else {
+                let at = gram::rarest_gram(kw);
+                vec![(gram::word(kw, at), at as u8)]
+            };
+            for (w, at) in filed {
+                let h = gram::hash4(w);
+                table.set(h);
+                grams.push((h, k as u32, at));
+            }
+        }
+        grams.sort_unstable();
+        grams.dedup();
         let longest = keywords.iter().map(Vec::len).max().unwrap_or(0);
-        Ok(Prefilter { automaton, keywords, owners: direct, hidden, longest })
+        Ok(Prefilter { table, grams, keywords, owners, longest })
     }
 
-    /// Calls `hit(rule, keyword_start, keyword_end)` for every rule to run around every
-    /// non-overlapping keyword occurrence, in order of the occurrences.
+    /// Calls `hit(rule, keyword_start, keyword_end)` for every rule of every keyword occurrence,
+    /// in order of the occurrences' grams (a keyword's start is at most [`MAX_KEYWORD`] bytes
+    /// before its gram, so starts are out of order by less than that).
+    ///
+    /// [`MAX_KEYWORD`]: super::MAX_KEYWORD
     #[inline]
     pub fn for_each_hit(&self, haystack: &[u8], mut hit: impl FnMut(RuleId, usize, usize)) {
-        for m in self.automaton.find_iter(haystack) {
-            let k = m.pattern().as_usize();
+        self.for_each_occurrence(haystack, |k, start| {
+            let end = start + self.keywords[k].len();
             for &rule in &self.owners[k] {
-                hit(rule, m.start(), m.end());
+                hit(rule, start, end);
             }
-            for &(j, d) in self.hidden[k].get_or_init(|| self.hidden_under(k)) {
-                let other = &self.keywords[j as usize];
-                let Some(at) = m.start().checked_add_signed(d) else { continue };
-                if haystack.get(at..at + other.len()).is_some_and(|t| t.eq_ignore_ascii_case(other)) {
-                    for &rule in &self.owners[j as usize] {
-                        hit(rule, at, at + other.len());
-                    }
+        });
+    }
+
+    /// Calls `f(keyword, start)` for every keyword occurrence.
+    fn for_each_occurrence(&self, haystack: &[u8], mut f: impl FnMut(usize, usize)) {
+        let mut check = |k: usize, start: usize| {
+            let kw = &self.keywords[k];
+            if haystack.get(start..start + kw.len()).is_some_and(|t| t.eq_ignore_ascii_case(kw)) {
+                f(k, start);
+            }
+        };
+        self.table.for_each_candidate(haystack, &mut |at| {
+            let h = gram::hash4(gram::word(haystack, at));
+            let from = self.grams.partition_point(|e| e.0 < h);
+            for &(_, k, off) in self.grams[from..].iter().take_while(|e| e.0 == h) {
+                if let Some(start) = at.checked_sub(off as usize) {
+                    check(k as usize, start);
                 }
             }
-        }
+        });
     }
 
-    /// Every `(j, d)`: keyword `j`, starting `d` bytes after keyword `k`, overlaps it in a way text
-    /// can hold.
-    fn hidden_under(&self, k: usize) -> Vec<(u32, isize)> {
-        let key = &self.keywords[k];
-        let mut list = Vec::new();
-        for (j, other) in self.keywords.iter().enumerate() {
-            if j != k {
-                list.extend(
-                    ((1 - other.len().cast_signed())..key.len().cast_signed())
-                        .filter(|&d| agree(key, other, d))
-                        .map(|d| (j as u32, d)),
-                );
-            }
-        }
-        list
-    }
-
-    /// `(keyword hits, rules run, rules the old owner lists ran)` over `haystack`: the per-hit
-    /// rule count of issue 11, before (every rule of every keyword that can overlap the hit's
-    /// keyword) and now (the hit's own rules plus those of keywords really hidden under it).
+    /// `(candidate positions, keyword occurrences, rules run)` over `haystack`: the cost of each
+    /// stage (issue 11 asks that rules run per hit stay near 1 as rules are added).
     #[doc(hidden)]
     pub fn hit_stats(&self, haystack: &[u8]) -> (usize, usize, usize) {
-        let (mut hits, mut now, mut before) = (0, 0, 0);
-        for m in self.automaton.find_iter(haystack) {
+        let (mut candidates, mut hits, mut rules) = (0, 0, 0);
+        self.table.for_each_candidate(haystack, &mut |_| candidates += 1);
+        self.for_each_occurrence(haystack, |k, _| {
             hits += 1;
-            let k = m.pattern().as_usize();
-            let mut wide: Vec<RuleId> = self.owners[k].clone();
-            for &(j, _) in self.hidden[k].get_or_init(|| self.hidden_under(k)) {
-                wide.extend(&self.owners[j as usize]);
-            }
-            wide.sort_unstable();
-            wide.dedup();
-            before += wide.len();
-        }
-        self.for_each_hit(haystack, |_, _, _| now += 1);
-        (hits, now, before)
+            rules += self.owners[k].len();
+        });
+        (candidates, hits, rules)
     }
 
     /// The longest keyword: windows are widened by this much on each side.
@@ -131,39 +129,5 @@ impl Prefilter {
     /// Number of distinct keywords.
     pub fn keyword_count(&self) -> usize {
         self.owners.len()
-    }
-}
-
-/// True when `b` placed `d` bytes after the start of `a` overlaps it and agrees with it on every
-/// shared byte. (Keywords are lowercase.)
-fn agree(a: &[u8], b: &[u8], d: isize) -> bool {
-    let (la, lb) = (a.len().cast_signed(), b.len().cast_signed());
-    let (from, to) = (d.max(0), (d + lb).min(la));
-    from < to && (from..to).all(|i| a[i as usize] == b[(i - d) as usize])
-}
-
-/// True when occurrences of `a` and `b` can share bytes in some text.
-#[cfg(test)]
-fn can_overlap(a: &[u8], b: &[u8]) -> bool {
-    ((1 - b.len().cast_signed())..a.len().cast_signed()).any(|d| agree(a, b, d))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::can_overlap;
-
-    #[test]
-    fn overlap_table() {
-        let cases: &[(&str, &str, bool)] = &[
-            ("token", "api_token", true),
-            ("ghp_", "ghp_", true),
-            ("abc", "bcd", true),
-            ("bcd", "abc", true),
-            ("akia", "ghp_", false),
-            ("xoxb-", "xoxp-", false),
-        ];
-        for &(a, b, want) in cases {
-            assert_eq!(can_overlap(a.as_bytes(), b.as_bytes()), want, "{a} {b}");
-        }
     }
 }

@@ -22,6 +22,9 @@ use crate::rules::{Rule, RuleId};
 #[derive(Debug)]
 pub struct Compiled {
     pub(crate) id: RuleId,
+    /// The longest match the pattern can make: a match that contains a keyword occurrence lies
+    /// within this many bytes of it, so the window around a hit need not be wider.
+    pub(crate) reach: usize,
     pattern: String,
     regex: OnceLock<Regex>,
     secret_group: usize,
@@ -61,8 +64,8 @@ impl Compiled {
         let hir = syntax::parse_with(pattern, &syntax_config()).map_err(|e| err(format!("invalid pattern: {e}")))?;
         // A match longer than the window around its keyword could be missed: refuse the rule.
         let fits = super::WINDOW_BEFORE + super::WINDOW_AFTER;
-        match hir.properties().maximum_len() {
-            Some(n) if n <= fits => {}
+        let reach = match hir.properties().maximum_len() {
+            Some(n) if n <= fits => n,
             Some(n) => {
                 return Err(err(format!(
                     "a match can be {n} bytes long, over the {fits}-byte window around its keyword\nhint: bound every repetition so that a match stays under {fits} bytes"
@@ -73,7 +76,7 @@ impl Compiled {
                     "a match can be unboundedly long and would not fit the {fits}-byte window around its keyword\nhint: replace '+', '*' and '{{n,}}' with bounded repetitions such as '{{1,64}}'"
                 )));
             }
-        }
+        };
         let groups = hir.properties().explicit_captures_len() + 1;
         let secret_group = rule.secret_group.unwrap_or(usize::from(groups > 1));
         if secret_group >= groups {
@@ -85,6 +88,7 @@ impl Compiled {
         }
         Ok(Compiled {
             id,
+            reach,
             pattern: pattern.to_string(),
             regex: OnceLock::new(),
             secret_group,

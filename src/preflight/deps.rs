@@ -1,13 +1,12 @@
 //! Dependency hygiene per ecosystem: a lockfile that is present and committed, the number of
 //! direct dependencies, loose version ranges and git dependencies without a commit (listed with
-//! their manifest line), and an offline vulnerability audit when one can run (`cargo audit
-//! --no-fetch` against a local advisory database); otherwise a `manual` item says why not.
+//! their manifest line), and the vulnerability audit of [`super::audit`].
 
 use std::path::{Path, PathBuf};
 
-use super::tool::{self, Outcome};
+use super::tool;
 use super::{
-    Ecosystem, Evidence, Item, Manifests, Repo, Section, Status, json_key_line, line_of, plural, toml_key_line,
+    Ecosystem, Evidence, Item, Manifests, Options, Repo, Section, Status, json_key_line, line_of, plural, toml_key_line,
 };
 
 /// One direct dependency as declared.
@@ -26,7 +25,7 @@ pub struct Dep {
 }
 
 /// Adds the `dependencies.*` items for each ecosystem.
-pub fn check(repo: &Repo, manifests: &Manifests, ecosystems: &[Ecosystem], run_tools: bool, items: &mut Vec<Item>) {
+pub fn check(repo: &Repo, manifests: &Manifests, ecosystems: &[Ecosystem], opts: &Options, items: &mut Vec<Item>) {
     for &eco in ecosystems {
         let (manifest, deps) = match eco {
             Ecosystem::Npm => ("package.json", npm_deps(manifests)),
@@ -73,7 +72,7 @@ pub fn check(repo: &Repo, manifests: &Manifests, ecosystems: &[Ecosystem], run_t
             }
             item
         });
-        items.push(audit(repo, eco, run_tools));
+        items.push(super::audit::check(repo, eco, opts));
     }
 }
 
@@ -89,7 +88,7 @@ fn lockfile_names(eco: Ecosystem) -> &'static [&'static str] {
 }
 
 /// The first lockfile in `dir` or a parent up to the repository root (workspaces keep one there).
-fn find_lockfile(repo: &Repo, eco: Ecosystem) -> Option<PathBuf> {
+pub(super) fn find_lockfile(repo: &Repo, eco: Ecosystem) -> Option<PathBuf> {
     let mut dir: &Path = &repo.dir;
     loop {
         if let Some(p) = lockfile_names(eco).iter().map(|n| dir.join(n)).find(|p| p.is_file()) {
@@ -451,92 +450,6 @@ fn pyproject_deps(manifests: &Manifests) -> Vec<Dep> {
         }
     }
     out
-}
-
-/// `dependencies.audit.*`: an offline audit where possible, else `manual` saying why.
-fn audit(repo: &Repo, eco: Ecosystem, run_tools: bool) -> Item {
-    let id = format!("dependencies.audit.{}", eco.as_str());
-    let manual =
-        |title: String, fix: &str| Item::new(id.clone(), Section::Dependencies, Status::Manual, title).fix(fix);
-    match eco {
-        Ecosystem::Npm => manual(
-            "npm audit needs the registry's advisory service (network): not run".into(),
-            "run npm audit --omit=dev before publishing",
-        ),
-        Ecosystem::Python => manual(
-            "pip-audit queries PyPI / OSV over the network: not run".into(),
-            "run pip-audit (or osv-scanner) before publishing",
-        ),
-        Ecosystem::Cargo => {
-            cargo_audit(repo, run_tools).unwrap_or_else(|why| manual(why, "run cargo audit before publishing"))
-        }
-    }
-}
-
-/// `cargo audit --no-fetch` when cargo-audit and a local advisory database exist.
-fn cargo_audit(repo: &Repo, run_tools: bool) -> Result<Item, String> {
-    const ID: &str = "dependencies.audit.cargo";
-    if !run_tools {
-        return Err("cargo audit not run (--no-tools)".into());
-    }
-    let Some(lock) = find_lockfile(repo, Ecosystem::Cargo) else {
-        return Err("no Cargo.lock to audit".into());
-    };
-    if !tool::installed("cargo", &["audit", "--version"]) {
-        return Err("cargo-audit is not installed: no offline vulnerability audit".into());
-    }
-    let db = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
-        .map(|c| c.join("advisory-db"))
-        .filter(|p| p.is_dir())
-        .ok_or("cargo-audit has no local advisory database (~/.cargo/advisory-db): an offline audit cannot run")?;
-    let lock_arg = lock.to_string_lossy().into_owned();
-    let db_arg = db.to_string_lossy().into_owned();
-    let outcome = tool::run(
-        "cargo",
-        &["audit", "--no-fetch", "--stale", "--json", "--db", &db_arg, "--file", &lock_arg],
-        &repo.dir,
-        &[],
-        tool::TIMEOUT,
-    );
-    // cargo audit exits 1 when it finds vulnerabilities; its JSON is on stdout either way.
-    let stdout = match outcome {
-        Outcome::Ok { stdout, .. } => stdout,
-        Outcome::Failed(_) => Vec::new(),
-        Outcome::Missing => return Err("cargo-audit is not installed".into()),
-        Outcome::TimedOut => return Err("cargo audit did not finish in time".into()),
-    };
-    let report: serde_json::Value =
-        serde_json::from_slice(&stdout).map_err(|_| "cargo audit gave no JSON report".to_string())?;
-    let vulns =
-        report.pointer("/vulnerabilities/list").and_then(serde_json::Value::as_array).cloned().unwrap_or_default();
-    let rel = repo.rel(&lock);
-    if vulns.is_empty() {
-        return Ok(Item::new(
-            ID,
-            Section::Dependencies,
-            Status::Pass,
-            "cargo audit (offline database): no known vulnerabilities",
-        )
-        .with(Evidence::new(rel, None, format!("advisory database {}", db.display()))));
-    }
-    let mut item = Item::new(
-        ID,
-        Section::Dependencies,
-        Status::Fail,
-        format!("cargo audit: {}", plural(vulns.len(), "known vulnerability")),
-    )
-    .fix("upgrade the affected crates (cargo update -p NAME) or replace them");
-    for v in &vulns {
-        let s = |p: &str| v.pointer(p).and_then(serde_json::Value::as_str).unwrap_or("?").to_string();
-        item = item.with(Evidence::new(
-            rel.clone(),
-            None,
-            format!("{} {} {}: {}", s("/advisory/id"), s("/package/name"), s("/package/version"), s("/advisory/title")),
-        ));
-    }
-    Ok(item)
 }
 
 #[cfg(test)]

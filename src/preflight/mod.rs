@@ -1,16 +1,19 @@
 //! `sluice preflight [DIR]`: the publishing checklist, checked from the repository (issues 5 and
 //! 8). It builds the publish set with the ecosystem's own tool ([`publish_set`]), scans exactly
 //! those files through [`crate::scan`], and checks CI workflows ([`workflows`], [`release`]),
-//! release signing ([`signing`]), dependencies ([`deps`]), the security policy and account hygiene
-//! ([`policy`]). Every check yields [`Item`]s: a [`Status`] plus the evidence (file and line) that
+//! release signing ([`signing`]), what changed since the previous release and against the
+//! repository ([`review`]), dependencies ([`deps`], [`audit`]), the security policy and account
+//! hygiene ([`policy`]). Every check yields [`Item`]s: a [`Status`] plus the evidence (file and line) that
 //! decided it. [`report`] writes them; nothing else here prints. External programs (npm, cargo,
 //! python3, git) run through [`tool`], with a timeout and without lifecycle scripts.
 
+pub mod audit;
 pub mod deps;
 pub mod policy;
 pub mod publish_set;
 pub mod release;
 pub mod report;
+pub mod review;
 pub mod signing;
 pub mod tool;
 pub mod workflows;
@@ -22,6 +25,7 @@ use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind};
 use crate::report::Summary;
+use crate::rules::Severity;
 
 /// Files bigger than this in the publish set are called out.
 pub const LARGE_FILE: u64 = 10 << 20;
@@ -77,6 +81,9 @@ pub enum Section {
     Provenance,
     /// Signed release tags.
     Signing,
+    /// What changed since the previous release (`--previous`) and the publish set against the
+    /// repository (`--against-source`).
+    Release,
     /// Lockfiles, ranges, audits.
     Dependencies,
     /// SECURITY.md.
@@ -87,12 +94,13 @@ pub enum Section {
 
 impl Section {
     /// Every section, in report order.
-    pub const ALL: [Section; 8] = [
+    pub const ALL: [Section; 9] = [
         Section::PublishSet,
         Section::TestsGate,
         Section::BuildIntegrity,
         Section::Provenance,
         Section::Signing,
+        Section::Release,
         Section::Dependencies,
         Section::Disclosure,
         Section::Account,
@@ -106,6 +114,7 @@ impl Section {
             Section::BuildIntegrity => "build-integrity",
             Section::Provenance => "provenance",
             Section::Signing => "signing",
+            Section::Release => "release",
             Section::Dependencies => "dependencies",
             Section::Disclosure => "disclosure",
             Section::Account => "account",
@@ -120,6 +129,7 @@ impl Section {
             Section::BuildIntegrity => "Build integrity",
             Section::Provenance => "Provenance and trusted publishing",
             Section::Signing => "Release signing",
+            Section::Release => "Release review",
             Section::Dependencies => "Dependencies",
             Section::Disclosure => "Vulnerability disclosure",
             Section::Account => "Account security",
@@ -161,12 +171,38 @@ pub struct Item {
     pub evidence: Vec<Evidence>,
     /// One line saying how to fix it (warn, fail) or what to do (manual).
     pub fix: Option<String>,
+    /// How much it matters, for items that carry a severity (release review, audits): at or
+    /// above `--fail-on` the item fails, below it warns.
+    pub severity: Option<Severity>,
+    /// Lines of detail shown under the evidence (a unified diff).
+    pub detail: Option<String>,
 }
 
 impl Item {
     /// A new item without evidence or fix.
     pub fn new(id: impl Into<String>, section: Section, status: Status, title: impl Into<String>) -> Item {
-        Item { id: id.into(), section, title: title.into(), status, evidence: Vec::new(), fix: None }
+        Item {
+            id: id.into(),
+            section,
+            title: title.into(),
+            status,
+            evidence: Vec::new(),
+            fix: None,
+            severity: None,
+            detail: None,
+        }
+    }
+
+    /// An item with a severity: `fail` at or above `fail_on`, else `warn`.
+    pub fn rated(
+        id: impl Into<String>,
+        section: Section,
+        severity: Severity,
+        fail_on: Severity,
+        title: impl Into<String>,
+    ) -> Item {
+        let status = if severity >= fail_on { Status::Fail } else { Status::Warn };
+        Item { severity: Some(severity), ..Item::new(id, section, status, title) }
     }
 
     /// Adds evidence.
@@ -211,17 +247,47 @@ impl Ecosystem {
 pub struct Options {
     /// The package directory.
     pub dir: PathBuf,
-    /// Run the ecosystem tools (npm pack, cargo package, the Python build backend) and offline
-    /// auditors; when false the directory itself is scanned.
+    /// Run the ecosystem tools (npm pack, cargo package, the Python build backend) and the
+    /// dependency auditors; when false the directory itself is scanned.
     pub run_tools: bool,
     /// Publish-set files bigger than this are a warn.
     pub large_file: u64,
+    /// `--previous`: compare the publish set with an earlier release ([`review`]).
+    pub previous: Option<Previous>,
+    /// Look for `--previous auto` in this mirror directory instead of the package caches.
+    pub mirror: Option<PathBuf>,
+    /// `--against-source [REF]`: compare the publish set with the repository at this ref.
+    pub against_source: Option<String>,
+    /// Items with a severity (release review, audits) at or above this fail; below, they warn.
+    pub fail_on: Severity,
+    /// How the dependency auditors run ([`audit`]); `offline` skips them.
+    pub audit: audit::AuditOptions,
+}
+
+/// Where `--previous` comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Previous {
+    /// A package archive or directory.
+    Path(PathBuf),
+    /// The highest release at or below the manifest's version in `--mirror DIR` or the local
+    /// package caches.
+    Auto,
 }
 
 impl Options {
-    /// Defaults for `dir`: tools on, 10 MiB large-file threshold.
+    /// Defaults for `dir`: tools on, 10 MiB large-file threshold, no release review, auditors
+    /// as installed, `--fail-on low`.
     pub fn new(dir: impl Into<PathBuf>) -> Options {
-        Options { dir: dir.into(), run_tools: true, large_file: LARGE_FILE }
+        Options {
+            dir: dir.into(),
+            run_tools: true,
+            large_file: LARGE_FILE,
+            previous: None,
+            mirror: None,
+            against_source: None,
+            fail_on: Severity::Low,
+            audit: audit::AuditOptions::default(),
+        }
     }
 }
 
@@ -452,7 +518,8 @@ pub fn run(opts: &Options, config: &Config, engine: &Engine) -> Result<Report, E
     let ci = workflows::load(&repo);
     release::check(&repo, &manifests, &ecosystems, &ci, &mut items);
     signing::check(&repo, &mut items);
-    deps::check(&repo, &manifests, &ecosystems, opts.run_tools, &mut items);
+    review::check(&repo, &set, &scan.findings, opts, config, engine, &mut items);
+    deps::check(&repo, &manifests, &ecosystems, opts, &mut items);
     policy::security_policy(&repo, &mut items);
     policy::account(&scan.findings, engine, &repo, &mut items);
 

@@ -36,6 +36,9 @@ pub struct SetFile {
 pub struct PublishSet {
     /// Files, sorted by `rel`.
     pub files: Vec<SetFile>,
+    /// Names the tool adds to the package itself (`Cargo.toml.orig`, `.cargo_vcs_info.json`,
+    /// `PKG-INFO`): listed, not on disk.
+    pub generated: Vec<String>,
 }
 
 /// Directories at the package root left out of a whole-directory fallback scan: every registry
@@ -51,6 +54,7 @@ pub fn build(
     items: &mut Vec<Item>,
 ) -> PublishSet {
     let mut files: BTreeMap<String, SetFile> = BTreeMap::new();
+    let mut generated = Vec::new();
     let mut fallback = false;
     if ecosystems.is_empty() {
         fallback = true;
@@ -113,6 +117,7 @@ pub fn build(
                             note,
                         ));
                     }
+                    generated.extend(list.generated);
                     for rel in list.present {
                         let path = repo.dir.join(&rel);
                         let size = std::fs::symlink_metadata(&path).map_or(0, |m| m.len());
@@ -140,7 +145,7 @@ pub fn build(
             files.entry(f.rel.clone()).or_insert(f);
         }
     }
-    PublishSet { files: files.into_values().collect() }
+    PublishSet { files: files.into_values().collect(), generated }
 }
 
 /// What a tool listed: files present on disk (relative paths) and names it generates itself.
@@ -172,7 +177,7 @@ fn tool_error(program: &str, what: &str, outcome: Outcome) -> Result<(Vec<u8>, S
     match outcome {
         Outcome::Ok { stdout, stderr } => Ok((stdout, stderr)),
         Outcome::Missing => Err(format!("'{program}' is not installed")),
-        Outcome::Failed(why) => Err(format!("{what} failed: {why}")),
+        Outcome::Failed(why, _) => Err(format!("{what} failed: {why}")),
         Outcome::TimedOut => Err(format!("{what} did not finish within {} s", tool::TIMEOUT.as_secs())),
     }
 }

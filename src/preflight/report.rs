@@ -44,7 +44,8 @@ pub fn human(report: &Report, strict: bool, color: bool, out: &mut dyn Write) ->
         writeln!(out, "\n{}", section.title())?;
         for item in items {
             let mark = paint(item.status.symbol(), item.status, color);
-            writeln!(out, "  {mark} {}  [{}]", escape_control(&item.title), item.id)?;
+            let severity = item.severity.map(|s| format!(" ({})", s.as_str())).unwrap_or_default();
+            writeln!(out, "  {mark} {}{severity}  [{}]", escape_control(&item.title), item.id)?;
             if matches!(item.status, Status::Warn | Status::Fail) {
                 for e in item.evidence.iter().take(HUMAN_EVIDENCE) {
                     let at = match e.line {
@@ -55,6 +56,9 @@ pub fn human(report: &Report, strict: bool, color: bool, out: &mut dyn Write) ->
                 }
                 if item.evidence.len() > HUMAN_EVIDENCE {
                     writeln!(out, "      … {} more (--format json lists all)", item.evidence.len() - HUMAN_EVIDENCE)?;
+                }
+                for line in item.detail.iter().flat_map(|d| d.lines()) {
+                    writeln!(out, "        {}", escape_control(line))?;
                 }
             }
             if item.status != Status::Pass
@@ -78,6 +82,8 @@ fn item_json(item: &Item) -> Value {
         "status": item.status.as_str(),
         "evidence": item.evidence.iter().map(|e| json!({"path": e.path, "line": e.line, "note": e.note})).collect::<Vec<_>>(),
         "fix": item.fix,
+        "severity": item.severity.map(crate::rules::Severity::as_str),
+        "detail": item.detail,
     })
 }
 

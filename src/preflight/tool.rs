@@ -22,8 +22,9 @@ pub enum Outcome {
     },
     /// The program is not installed (not found on `PATH`).
     Missing,
-    /// It ran and failed (non-zero exit or killed); the message quotes its error output.
-    Failed(String),
+    /// It ran and failed (non-zero exit or killed): a message quoting its error output, and its
+    /// standard output (auditors exit 1 when they find something and still write their report).
+    Failed(String, Vec<u8>),
     /// It did not finish within the timeout and was killed.
     TimedOut,
 }
@@ -38,7 +39,9 @@ pub fn run(program: &str, args: &[&str], cwd: &Path, env: &[(&str, &str)], timeo
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Outcome::Missing,
-        Err(e) => return Outcome::Failed(format!("cannot start '{program}': {}", crate::error::io_message(&e))),
+        Err(e) => {
+            return Outcome::Failed(format!("cannot start '{program}': {}", crate::error::io_message(&e)), Vec::new());
+        }
     };
     let drain = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
@@ -72,10 +75,11 @@ pub fn run(program: &str, args: &[&str], cwd: &Path, env: &[(&str, &str)], timeo
         s if s.success() => Outcome::Ok { stdout, stderr },
         s => {
             let why = error_line(&stderr).or_else(|| error_line(&String::from_utf8_lossy(&stdout)));
-            Outcome::Failed(match why {
+            let why = match why {
                 Some(line) => format!("'{line}'"),
                 None => format!("exit status {}", s.code().map_or_else(|| "signal".to_string(), |c| c.to_string())),
-            })
+            };
+            Outcome::Failed(why, stdout)
         }
     }
 }
@@ -149,7 +153,7 @@ mod tests {
         );
         assert_eq!(
             run("sh", &["-c", "echo noise; echo 'error: broken' >&2; exit 3"], here, &[], TIMEOUT),
-            Outcome::Failed("'error: broken'".into())
+            Outcome::Failed("'error: broken'".into(), b"noise\n".to_vec())
         );
         assert_eq!(run("sh", &["-c", "exec sleep 5"], here, &[], Duration::from_millis(50)), Outcome::TimedOut);
     }

@@ -18,6 +18,7 @@ use crate::input::walk::{self, Entry};
 use crate::input::{Chain, SkipReason};
 use crate::job::Outbox;
 use crate::report::Record;
+use crate::shard::{self, Shard};
 
 /// One unit of work for a worker.
 pub(super) enum Job {
@@ -48,6 +49,7 @@ pub(super) fn produce(config: &Config, filters: &Filters, jobs: &Sender<Job>, re
         return;
     }
     let roots: Vec<PathBuf> = roots.into_iter().cloned().collect();
+    let shard = config.shard.clone().map(|s| plan_shard(s, &roots, config, filters, cancel));
     walk::walk(&roots, &config.walk, |entry| {
         if cancel.load(Ordering::Relaxed) {
             return false;
@@ -56,12 +58,28 @@ pub(super) fn produce(config: &Config, filters: &Filters, jobs: &Sender<Job>, re
             Entry::File(path) if filters.exclude.as_ref().is_some_and(|x| roots.iter().any(|r| x.path(r, &path))) => {
                 records.send(excluded(Chain::file(path))).is_ok()
             }
-            Entry::File(path) if config.shard.is_some_and(|s| !s.selects(&roots, &path)) => true,
+            Entry::File(path) if shard.as_ref().is_some_and(|s| !s.selects(&roots, &path)) => true,
             Entry::File(path) => jobs.send(Job::File(path)).is_ok(),
             Entry::Skipped(chain, reason, message) => records.send(Record::Skipped { chain, reason, message }).is_ok(),
             Entry::Error(chain, e) => records.send(Record::Error { chain, message: e.message().to_string() }).is_ok(),
         }
     });
+}
+
+/// `--shard`: its range placed by bytes over a listing of the same walk (see [`Shard::balanced`]),
+/// a `stat` per file before the scan.
+fn plan_shard(shard: Shard, roots: &[PathBuf], config: &Config, filters: &Filters, cancel: &AtomicBool) -> Shard {
+    let mut points = Vec::new();
+    walk::walk(roots, &config.walk, |entry| {
+        if let Entry::File(path) = entry
+            && !filters.exclude.as_ref().is_some_and(|x| roots.iter().any(|r| x.path(r, &path)))
+        {
+            let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+            points.push((shard::point(roots, &path), size));
+        }
+        !cancel.load(Ordering::Relaxed)
+    });
+    shard.balanced(points)
 }
 
 pub(super) fn excluded(chain: Chain) -> Record {

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::error::{Error, ErrorKind};
-use index::NameIndexBuilder;
+use index::{Arena, NameIndexBuilder};
 use mirror::Package;
 use names::{Ecosystem, Kind};
 
@@ -114,18 +114,30 @@ pub struct Report {
     pub query_ms: u128,
 }
 
-/// One distinct (ecosystem, normalised name) of the source.
+/// What a mirror knows of one distinct (ecosystem, normalised name) of the source.
 #[derive(Default)]
 struct Entry {
-    name: String,
     versions: Vec<String>,
     packages: Vec<usize>,
 }
 
+/// A name list knows nothing more than the names.
+static NO_ENTRY: Entry = Entry { versions: Vec::new(), packages: Vec::new() };
+
+/// The source's distinct names, each with one id in the index, in `display` and in `entries`.
 struct Universe {
+    /// Each name as published (its first spelling in the source).
+    display: Arena,
+    /// Versions and archives, from a mirror only (empty for a name list).
     entries: Vec<Entry>,
     index: index::NameIndex,
     packages: Vec<(Ecosystem, Package)>,
+}
+
+impl Universe {
+    fn entry(&self, id: u32) -> &Entry {
+        self.entries.get(id as usize).unwrap_or(&NO_ENTRY)
+    }
 }
 
 /// Runs a watch.
@@ -137,7 +149,7 @@ pub fn run(opts: &Options) -> Result<Report, Error> {
         Source::Names(path) => load_names(path, opts.ecosystem, &mut report)?,
         Source::Mirror(dir) => load_mirror(dir, &ecos, &mut report)?,
     };
-    report.names = universe.entries.len();
+    report.names = universe.index.len();
     report.build_ms = started.elapsed().as_millis();
     let started = Instant::now();
 
@@ -154,19 +166,11 @@ pub fn run(opts: &Options) -> Result<Report, Error> {
     };
     let operator_view = opts.targets.is_empty();
     let mut by_key: HashMap<(Ecosystem, u32), Candidate> = HashMap::new();
-    // Name → id for the targets, and for every name only from a mirror (copies are named by
-    // package): a map of 5 million names would cost more than the queries.
-    let wanted: HashSet<(Ecosystem, &str)> = targets.iter().map(|(e, t)| (*e, t.as_str())).collect();
-    let lookup: HashMap<(Ecosystem, &str), u32> = (0..universe.index.len() as u32)
-        .map(|i| ((universe.index.ecosystem(i), universe.index.name(i)), i))
-        .filter(|k| !universe.packages.is_empty() || wanted.contains(&k.0))
-        .collect();
     for (eco, target) in &targets {
-        let target_entry = lookup.get(&(*eco, target.as_str())).map(|&i| &universe.entries[i as usize]);
-        let target_display = target_entry.map_or(target.as_str(), |e| e.name.as_str()).to_string();
+        let target_id = universe.index.find(*eco, target);
+        let target_display = target_id.map_or(target.as_str(), |i| universe.display.get(i)).to_string();
         for hit in universe.index.query(*eco, target) {
-            let entry = &universe.entries[hit.id as usize];
-            let related = related(&universe, target_entry, entry);
+            let related = related(&universe, target_id, hit.id);
             let mut score = hit.confusion.kind.weight();
             if !related.is_empty() {
                 score = score.saturating_sub(50);
@@ -176,13 +180,13 @@ pub fn run(opts: &Options) -> Result<Report, Error> {
                 score = score.saturating_sub(30);
             }
             let cand = Candidate {
-                name: entry.name.clone(),
+                name: universe.display.get(hit.id).to_string(),
                 ecosystem: *eco,
                 kind: hit.confusion.kind,
                 rules: vec![hit.confusion.kind],
                 target: target_display.clone(),
                 evidence: hit.confusion.evidence,
-                versions: entry.versions.clone(),
+                versions: universe.entry(hit.id).versions.clone(),
                 related,
                 copy: None,
                 score,
@@ -192,13 +196,14 @@ pub fn run(opts: &Options) -> Result<Report, Error> {
                 *slot = cand;
             }
         }
-        if let Some(ours) = target_entry.filter(|e| !e.packages.is_empty()) {
-            find_copies(&universe, &lookup, *eco, &target_display, ours, &mut by_key);
+        if let Some(ours) = target_id.filter(|&i| !universe.entry(i).packages.is_empty()) {
+            find_copies(&universe, *eco, &target_display, ours, &mut by_key);
         }
     }
     let mut candidates: Vec<Candidate> = by_key.into_values().collect();
+    // Fully ordered (the same name can come from two ecosystems): the map's order is random.
     candidates
-        .sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.target.cmp(&b.target)).then_with(|| a.name.cmp(&b.name)));
+        .sort_by(|a, b| (b.score, &a.target, &a.name, a.ecosystem).cmp(&(a.score, &b.target, &b.name, b.ecosystem)));
     report.candidates = candidates;
     report.targets = targets;
     report.query_ms = started.elapsed().as_millis();
@@ -207,12 +212,12 @@ pub fn run(opts: &Options) -> Result<Report, Error> {
 
 fn find_copies(
     universe: &Universe,
-    lookup: &HashMap<(Ecosystem, &str), u32>,
     eco: Ecosystem,
     target: &str,
-    ours: &Entry,
+    ours_id: u32,
     by_key: &mut HashMap<(Ecosystem, u32), Candidate>,
 ) {
+    let ours = universe.entry(ours_id);
     let pkgs: Vec<usize> = (0..universe.packages.len()).filter(|&i| universe.packages[i].0 == eco).collect();
     let slice: Vec<&Package> = pkgs.iter().map(|&i| &universe.packages[i].1).collect();
     let ours_local: Vec<usize> =
@@ -220,9 +225,7 @@ fn find_copies(
     for m in copies::find(&slice, &ours_local) {
         let copy = &slice[m.copy];
         let original = &slice[m.original];
-        let norm = eco.normalise(&copy.name);
-        let Some(&id) = lookup.get(&(eco, norm.as_str())) else { continue };
-        let entry = &universe.entries[id as usize];
+        let Some(id) = universe.index.find(eco, &eco.normalise(&copy.name)) else { continue };
         let evidence = CopyEvidence {
             of: format!("{}@{}", original.name, original.version),
             identical: m.identical,
@@ -240,17 +243,17 @@ fn find_copies(
         );
         // A copy keeps our manifest's repository URL, so for a copy only a dependency counts
         // as a sign of family.
-        let mut related = related(universe, Some(ours), entry);
+        let mut related = related(universe, Some(ours_id), id);
         related.retain(|r| !r.starts_with("same repository"));
         let score = if related.is_empty() { Kind::Copy.weight() } else { Kind::Copy.weight() - 50 };
         let slot = by_key.entry((eco, id)).or_insert_with(|| Candidate {
-            name: entry.name.clone(),
+            name: universe.display.get(id).to_string(),
             ecosystem: eco,
             kind: Kind::Copy,
             rules: Vec::new(),
             target: target.to_string(),
             evidence: String::new(),
-            versions: entry.versions.clone(),
+            versions: universe.entry(id).versions.clone(),
             related,
             copy: None,
             score,
@@ -273,11 +276,12 @@ fn find_copies(
 }
 
 /// Signs of a real family: a shared repository, or a dependency either way.
-fn related(universe: &Universe, target: Option<&Entry>, cand: &Entry) -> Vec<String> {
+fn related(universe: &Universe, target: Option<u32>, cand: u32) -> Vec<String> {
     let mut out = Vec::new();
     let Some(target) = target else { return out };
-    let pkgs = |e: &Entry| e.packages.iter().map(|&i| &universe.packages[i]).collect::<Vec<_>>();
+    let pkgs = |id: u32| universe.entry(id).packages.iter().map(|&i| &universe.packages[i]).collect::<Vec<_>>();
     let (tp, cp) = (pkgs(target), pkgs(cand));
+    let (target_name, cand_name) = (universe.display.get(target), universe.display.get(cand));
     let repos = |p: &[&(Ecosystem, Package)]| p.iter().filter_map(|(_, p)| p.repository.clone()).collect::<Vec<_>>();
     let (tr, cr) = (repos(&tp), repos(&cp));
     if let Some(r) = cr.iter().find(|r| tr.contains(r)) {
@@ -289,24 +293,33 @@ fn related(universe: &Universe, target: Option<&Entry>, cand: &Entry) -> Vec<Str
     // DefinitelyTyped: `@types/x` (or `@types/scope__x` for `@scope/x`) types the package `x`.
     let types_of =
         |a: &str, b: &str| a.strip_prefix("@types/").is_some_and(|t| t == b.trim_start_matches('@').replace('/', "__"));
-    if types_of(&target.name, &cand.name) || types_of(&cand.name, &target.name) {
+    if types_of(target_name, cand_name) || types_of(cand_name, target_name) {
         out.push("DefinitelyTyped types package".to_string());
     }
-    if depends(&cp, &target.name) {
-        out.push(format!("depends on '{}'", target.name));
+    if depends(&cp, target_name) {
+        out.push(format!("depends on '{target_name}'"));
     }
-    if depends(&tp, &cand.name) {
-        out.push(format!("'{}' depends on it", target.name));
+    if depends(&tp, cand_name) {
+        out.push(format!("'{target_name}' depends on it"));
     }
     out
 }
 
+/// The largest name list read (its names, normalised and as published, are kept in buffers
+/// indexed by 32-bit offsets; a full registry's list is well under 100 MiB).
+const MAX_NAMES_FILE: u64 = 1 << 30;
+
 fn load_names(path: &Path, only: Option<Ecosystem>, report: &mut Report) -> Result<Universe, Error> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read '{}': {e}", path.display())))?;
-    let mut builder = NameIndexBuilder::new();
-    let mut entries = Vec::new();
-    let mut seen: HashMap<(Ecosystem, String), u32> = HashMap::new();
+    let io = |e: std::io::Error| Error::new(ErrorKind::Io, format!("cannot read '{}': {e}", path.display()));
+    if std::fs::metadata(path).map_err(io)?.len() > MAX_NAMES_FILE {
+        let msg = format!("'{}' is larger than {} MiB", path.display(), MAX_NAMES_FILE >> 20);
+        return Err(Error::new(ErrorKind::Config, msg).with_hint("split the name list per ecosystem"));
+    }
+    let text = std::fs::read_to_string(path).map_err(io)?;
+    let mut builder = NameIndexBuilder::with_capacity(memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1);
+    let mut display = Arena::default();
+    // Lines are parsed and normalised in batches, and each batch inserted at once.
+    let mut batch = Batch::default();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -331,14 +344,48 @@ fn load_names(path: &Path, only: Option<Ecosystem>, report: &mut Report) -> Resu
         if only.is_some_and(|o| o != eco) {
             continue;
         }
-        if let std::collections::hash_map::Entry::Vacant(slot) = seen.entry((eco, eco.normalise(name))) {
-            let id = builder.push(eco, &slot.key().1);
-            slot.insert(id);
-            entries.push(Entry { name: name.to_string(), ..Entry::default() });
+        batch.push(eco, name);
+        if batch.names.len() == Batch::SIZE {
+            batch.flush(&mut builder, &mut display);
         }
     }
-    drop(seen);
-    Ok(Universe { entries, index: builder.build(), packages: Vec::new() })
+    batch.flush(&mut builder, &mut display);
+    drop(text);
+    Ok(Universe { display, entries: Vec::new(), index: builder.build(), packages: Vec::new() })
+}
+
+/// Names of a name list on their way into the index: normalised into one buffer.
+#[derive(Default)]
+struct Batch<'a> {
+    norms: String,
+    names: Vec<(Ecosystem, &'a str, usize)>,
+    ids: Vec<(u32, bool)>,
+}
+
+impl<'a> Batch<'a> {
+    const SIZE: usize = 64;
+
+    fn push(&mut self, eco: Ecosystem, name: &'a str) {
+        let start = self.norms.len();
+        eco.normalise_into(name, &mut self.norms);
+        self.names.push((eco, name, start));
+    }
+
+    /// Inserts the batch; each name new to the index keeps its first spelling in `display`.
+    fn flush(&mut self, builder: &mut NameIndexBuilder, display: &mut Arena) {
+        let ends = self.names.iter().skip(1).map(|n| n.2).chain([self.norms.len()]);
+        let norms: Vec<(Ecosystem, &str)> =
+            self.names.iter().zip(ends).map(|(&(eco, _, start), end)| (eco, &self.norms[start..end])).collect();
+        builder.insert_batch(&norms, &mut self.ids);
+        for (&(_, name, _), &(_, new)) in self.names.iter().zip(&self.ids) {
+            if new {
+                display.push(name);
+            }
+        }
+        self.norms.clear();
+        self.names.clear();
+        self.ids.clear();
+    }
 }
 
 fn load_mirror(dir: &Path, ecos: &[Ecosystem], report: &mut Report) -> Result<Universe, Error> {
@@ -356,21 +403,21 @@ fn load_mirror(dir: &Path, ecos: &[Ecosystem], report: &mut Report) -> Result<Un
     }
     report.archives = packages.len();
     let mut builder = NameIndexBuilder::new();
+    let mut display = Arena::default();
     let mut entries: Vec<Entry> = Vec::new();
-    let mut seen: HashMap<(Ecosystem, String), u32> = HashMap::new();
     for (i, (eco, p)) in packages.iter().enumerate() {
-        let norm = eco.normalise(&p.name);
-        let id = *seen.entry((*eco, norm.clone())).or_insert_with(|| {
-            entries.push(Entry { name: p.name.clone(), ..Entry::default() });
-            builder.push(*eco, &norm)
-        });
+        let (id, new) = builder.insert(*eco, &eco.normalise(&p.name));
+        if new {
+            display.push(&p.name);
+            entries.push(Entry::default());
+        }
         let entry = &mut entries[id as usize];
         if !entry.versions.contains(&p.version) {
             entry.versions.push(p.version.clone());
         }
         entry.packages.push(i);
     }
-    Ok(Universe { entries, index: builder.build(), packages })
+    Ok(Universe { display, entries, index: builder.build(), packages })
 }
 
 /// The popular names of the registry-operator view: `--top FILE`, else the mirror's

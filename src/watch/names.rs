@@ -30,34 +30,52 @@ impl Ecosystem {
 
     /// Parses `npm`, `pypi` or `crates` (and the common aliases `pip`, `crates.io`, `cargo`).
     pub fn parse(s: &str) -> Option<Ecosystem> {
-        match s.to_ascii_lowercase().as_str() {
-            "npm" => Some(Ecosystem::Npm),
-            "pypi" | "pip" | "python" => Some(Ecosystem::Pypi),
-            "crates" | "crates.io" | "cargo" | "crate" => Some(Ecosystem::Crates),
-            _ => None,
+        // Case-insensitive without allocating: called once per line of a name list.
+        let is = |names: &[&str]| names.iter().any(|n| n.eq_ignore_ascii_case(s));
+        if is(&["npm"]) {
+            Some(Ecosystem::Npm)
+        } else if is(&["pypi", "pip", "python"]) {
+            Some(Ecosystem::Pypi)
+        } else if is(&["crates", "crates.io", "cargo", "crate"]) {
+            Some(Ecosystem::Crates)
+        } else {
+            None
         }
     }
 
     /// The registry's canonical form: two names with the same form are the same package.
     pub fn normalise(self, name: &str) -> String {
-        let lower = name.trim().to_lowercase();
-        match self {
-            Ecosystem::Npm => lower,
-            Ecosystem::Crates => lower.replace('_', "-"),
-            Ecosystem::Pypi => {
+        let mut out = String::with_capacity(name.len());
+        self.normalise_into(name, &mut out);
+        out
+    }
+
+    /// [`Ecosystem::normalise`] appended to `out`: no allocation once `out` has grown, for the
+    /// millions of lines of a name list.
+    pub fn normalise_into(self, name: &str, out: &mut String) {
+        let name = name.trim();
+        let lower;
+        let chars: &str = if name.is_ascii() {
+            name
+        } else {
+            // Unicode lowercasing can change lengths (`İ` → `i̇`): only for the rare non-ASCII name.
+            lower = name.to_lowercase();
+            &lower
+        };
+        let mut last_sep = false; // no separator yet in this name (`out` may hold others)
+        for c in chars.chars() {
+            let c = c.to_ascii_lowercase();
+            match self {
+                Ecosystem::Crates => out.push(if c == '_' { '-' } else { c }),
                 // PEP 503: re.sub(r"[-_.]+", "-", name).lower()
-                let mut out = String::with_capacity(lower.len());
-                for c in lower.chars() {
-                    if is_separator(c) {
-                        if !out.ends_with('-') {
-                            out.push('-');
-                        }
-                    } else {
-                        out.push(c);
+                Ecosystem::Pypi if is_separator(c) => {
+                    if !last_sep {
+                        out.push('-');
                     }
                 }
-                out
+                Ecosystem::Npm | Ecosystem::Pypi => out.push(c),
             }
+            last_sep = is_separator(c);
         }
     }
 }
@@ -75,44 +93,51 @@ pub fn is_separator(c: char) -> bool {
 
 /// The name without any separator (`lo-dash` → `lodash`); the scope's `@` and `/` are kept.
 pub fn bare(norm: &str) -> String {
-    norm.chars().filter(|&c| !is_separator(c)).collect()
+    String::from_utf8(bare_bytes(norm).collect()).unwrap_or_default()
+}
+
+/// [`bare`] as bytes into `out` (cleared first), without allocating.
+pub fn bare_into(norm: &str, out: &mut Vec<u8>) {
+    out.clear();
+    out.extend(bare_bytes(norm));
+}
+
+/// The bytes of [`bare`]: separators are ASCII, so dropping their bytes drops the characters.
+fn bare_bytes(norm: &str) -> impl Iterator<Item = u8> + '_ {
+    norm.bytes().filter(|&b| !is_separator(char::from(b)))
 }
 
 /// Homoglyph skeleton: look-alike sequences folded to one form (`rn`→`m`, `vv`→`w`, `1`/`i`/`I`→`l`,
 /// `0`→`o`), so `rnoment` and `moment` have the same skeleton.
 pub fn skeleton(norm: &str) -> String {
+    // Only ASCII bytes are replaced (by ASCII bytes); multi-byte characters are copied whole.
+    String::from_utf8(skeleton_bytes(norm).collect()).unwrap_or_default()
+}
+
+/// [`skeleton`] as bytes into `out` (cleared first), without allocating.
+pub fn skeleton_into(norm: &str, out: &mut Vec<u8>) {
+    out.clear();
+    out.extend(skeleton_bytes(norm));
+}
+
+/// The bytes of [`skeleton`]. Works on bytes: the folded sequences are ASCII, and no byte of a
+/// multi-byte UTF-8 character is ASCII, so such a character is copied unchanged.
+fn skeleton_bytes(norm: &str) -> impl Iterator<Item = u8> + '_ {
     let b = norm.as_bytes();
-    let mut out = String::with_capacity(b.len());
     let mut i = 0;
-    while i < b.len() {
-        let pair = b.get(i..i + 2);
-        if pair == Some(b"rn") {
-            out.push('m');
-            i += 2;
-            continue;
-        }
-        if pair == Some(b"vv") {
-            out.push('w');
-            i += 2;
-            continue;
-        }
-        let c = match b[i] {
-            b'1' | b'i' | b'|' => 'l',
-            b'0' => 'o',
-            other => other as char,
+    std::iter::from_fn(move || {
+        let (out, step) = match b.get(i..i + 2) {
+            Some(b"rn") => (b'm', 2),
+            Some(b"vv") => (b'w', 2),
+            _ => match *b.get(i)? {
+                b'1' | b'i' | b'|' => (b'l', 1),
+                b'0' => (b'o', 1),
+                other => (other, 1),
+            },
         };
-        if c.is_ascii() {
-            out.push(c);
-            i += 1;
-        } else {
-            // Non-ASCII: copy the whole character.
-            let s = &norm[i..];
-            let ch = s.chars().next().unwrap_or('?');
-            out.push(ch);
-            i += ch.len_utf8();
-        }
-    }
-    out
+        i += step;
+        Some(out)
+    })
 }
 
 /// Splits an npm `@scope/name` into its parts.
@@ -204,6 +229,11 @@ pub fn joins(a: &str, b: &str) -> [String; 4] {
     [format!("{a}{b}"), format!("{a}-{b}"), format!("{a}_{b}"), format!("{a}.{b}")]
 }
 
+/// Whether `s` is one of [`joins`]`(a, b)`, without building them.
+pub fn is_join(s: &str, a: &str, b: &str) -> bool {
+    s.strip_prefix(a).and_then(|rest| rest.strip_suffix(b)).is_some_and(|mid| matches!(mid, "" | "-" | "_" | "."))
+}
+
 /// Why a name was reported as imitating another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
@@ -281,7 +311,7 @@ pub fn classify(eco: Ecosystem, target: &str, cand: &str) -> Option<Confusion> {
     {
         return Some(c);
     }
-    if bare(target) == bare(cand) {
+    if bare_bytes(target).eq(bare_bytes(cand)) {
         return confusion(Kind::Separator, format!("separators differ from '{target}'"));
     }
     let (t, c) = (target.as_bytes(), cand.as_bytes());
@@ -289,7 +319,7 @@ pub fn classify(eco: Ecosystem, target: &str, cand: &str) -> Option<Confusion> {
     if let Some(conf) = one.as_ref().filter(|c| c.kind != Kind::EditDistance) {
         return Some(conf.clone());
     }
-    if skeleton(target) == skeleton(cand) {
+    if skeleton_bytes(target).eq(skeleton_bytes(cand)) {
         return confusion(Kind::Homoglyph, format!("looks like '{target}' (rn/m, vv/w, l/1/i, 0/o)"));
     }
     // An affix is named as such (`lodash2` is a combosquat, not one inserted character).
@@ -315,8 +345,14 @@ fn one_edit(target: &str, t: &[u8], c: &[u8]) -> Option<Confusion> {
         return (d == 1 && max_distance(target.chars().count()) >= 1)
             .then(|| Confusion { kind: Kind::EditDistance, evidence: format!("1 edit from '{target}'") });
     }
-    let diff: Vec<usize> = (0..t.len()).filter(|&i| t[i] != c[i]).collect();
-    match diff.as_slice() {
+    // The first three differences are enough to tell.
+    let mut diff = [0usize; 3];
+    let mut count = 0;
+    for i in (0..t.len()).filter(|&i| t[i] != c[i]).take(3) {
+        diff[count] = i;
+        count += 1;
+    }
+    match &diff[..count] {
         [i] => {
             let (a, b) = (t[*i], c[*i]);
             if homoglyph_pair(a, b) {
@@ -344,7 +380,7 @@ fn scope_confusion(target: &str, cand: &str) -> Option<Confusion> {
         (Some((scope, name)), None) => {
             if cand == name {
                 confusion(Kind::Scope, format!("'{target}' without its scope"))
-            } else if joins(scope, name).contains(&cand.to_string()) || joins(name, scope).contains(&cand.to_string()) {
+            } else if is_join(cand, scope, name) || is_join(cand, name, scope) {
                 confusion(Kind::Scope, format!("scope '@{scope}' folded into the name"))
             } else {
                 None
@@ -366,13 +402,13 @@ fn combosquat(target: &str, cand: &str) -> Option<Confusion> {
         (Some(_), _) => return None,
     };
     for suffix in COMBO_SUFFIXES {
-        if joins(target_base, suffix).iter().any(|j| j == base) {
+        if is_join(base, target_base, suffix) {
             let added = &base[target_base.len()..];
             return confusion(Kind::Combosquat, format!("{prefix}'{target_base}' + '{added}'"));
         }
     }
     for pre in COMBO_PREFIXES {
-        if joins(pre, target_base).iter().any(|j| j == base) {
+        if is_join(base, pre, target_base) {
             let added = &base[..base.len() - target_base.len()];
             return confusion(Kind::Combosquat, format!("{prefix}'{added}' + '{target_base}'"));
         }
@@ -418,6 +454,73 @@ mod tests {
         ];
         for (eco, name, want) in cases {
             assert_eq!(eco.normalise(name), want, "{eco} {name}");
+        }
+    }
+
+    /// The allocation-free forms used to build the index give what the plain definitions give,
+    /// non-ASCII names included (`İ` lowercases to two characters).
+    #[test]
+    fn allocation_free_forms_agree() {
+        fn normalise_reference(eco: Ecosystem, name: &str) -> String {
+            let lower = name.trim().to_lowercase();
+            match eco {
+                Ecosystem::Npm => lower,
+                Ecosystem::Crates => lower.replace('_', "-"),
+                Ecosystem::Pypi => {
+                    let mut out = String::new();
+                    for c in lower.chars() {
+                        if !is_separator(c) {
+                            out.push(c);
+                        } else if !out.ends_with('-') {
+                            out.push('-');
+                        }
+                    }
+                    out
+                }
+            }
+        }
+        fn skeleton_reference(norm: &str) -> String {
+            let folded = norm.replace("rn", "m").replace("vv", "w");
+            folded
+                .chars()
+                .map(|c| match c {
+                    '1' | 'i' | '|' => 'l',
+                    '0' => 'o',
+                    c => c,
+                })
+                .collect()
+        }
+        let names = [
+            " Lodash ",
+            "Requests__Toolbelt",
+            "a.-_b",
+            "-x-",
+            "_a_",
+            "İstanbul_Rn",
+            "ÄRNvv-1i0|",
+            "zope.Interface",
+            "@Babel/Core",
+            "caf\u{e9}",
+            "\u{1F600}rn",
+            "",
+            "__",
+            "rnrnm",
+            "vvv",
+            "Ⅻ.x",
+        ];
+        let mut buf = String::from("stale");
+        for name in names {
+            for eco in Ecosystem::ALL {
+                buf.clear();
+                eco.normalise_into(name, &mut buf);
+                let want = normalise_reference(eco, name);
+                assert_eq!(buf, want, "{eco} {name:?}");
+                assert_eq!(skeleton(&want), skeleton_reference(&want), "{want:?}");
+                assert_eq!(bare(&want), want.chars().filter(|&c| !is_separator(c)).collect::<String>(), "{want:?}");
+            }
+        }
+        for (s, want) in [("PyPI", Some(Ecosystem::Pypi)), ("CARGO", Some(Ecosystem::Crates)), ("npmx", None)] {
+            assert_eq!(Ecosystem::parse(s), want, "{s}");
         }
     }
 
