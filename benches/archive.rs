@@ -14,11 +14,12 @@ use std::hint::black_box;
 use std::io::{Cursor, Write};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sluicebox::Engine;
 use sluicebox::error::Error;
 use sluicebox::input::archive::Expander;
-use sluicebox::input::{Chain, Content, Limits, SkipReason, Visitor, window};
+use sluicebox::input::{Chain, Content, Limits, SkipReason, Visitor};
 use sluicebox::rules::RuleSet;
-use sluicebox::{Engine, Finding, Scratch};
+use sluicebox::search::{self, Searcher, window};
 
 fn haystacks() -> Vec<(String, Vec<u8>)> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/bench");
@@ -92,31 +93,31 @@ impl Visitor for Drain {
     }
 }
 
-/// Scans every member with the engine, as the scan workers do (slices whole, streams in
-/// overlapping windows), and counts findings.
+/// Searches every member as the scan workers do (the same [`Searcher`]: slices whole, streams
+/// in overlapping windows), and counts findings.
 struct Scan<'e> {
-    engine: &'e Engine,
-    scratch: Scratch,
-    found: Vec<Finding>,
-    window: Vec<u8>,
-    findings: usize,
+    searcher: Searcher<'e>,
+    findings: Count,
+}
+
+/// A sink that counts located findings.
+#[derive(Default)]
+struct Count(usize);
+
+impl search::Sink for Count {
+    fn found(&mut self, _found: search::Located<'_>) {
+        self.0 += 1;
+    }
 }
 
 impl Visitor for Scan<'_> {
     fn leaf(&mut self, _chain: &Chain, content: Content<'_>) -> Result<(), Error> {
         match content {
-            Content::Bytes(b) => {
-                self.engine.scan(b, &mut self.scratch, &mut self.found);
-                self.findings += self.found.drain(..).count();
-            }
+            Content::Bytes(b) => self.searcher.slice(b, &mut self.findings),
             Content::Reader(r) => {
-                let (engine, scratch, found, findings) =
-                    (self.engine, &mut self.scratch, &mut self.found, &mut self.findings);
-                window::for_each_window(r, &mut self.window, window::WINDOW, |w| {
-                    engine.scan(w.bytes, scratch, found);
-                    *findings += found.drain(..).filter(|f| w.report_end.contains(&f.span.end)).count();
-                })
-                .map_err(|e| Error::new(sluicebox::ErrorKind::Io, e.to_string()))?;
+                self.searcher
+                    .stream(r, &mut self.findings)
+                    .map_err(|e| Error::new(sluicebox::ErrorKind::Io, e.to_string()))?;
             }
         }
         Ok(())
@@ -168,21 +169,20 @@ fn archives(c: &mut Criterion) {
     group.finish();
 
     let engine = Engine::new(RuleSet::builtin().unwrap()).unwrap();
-    let mut scratch = engine.scratch();
-    let mut found = Vec::new();
-    let mut want = 0;
+    let mut searcher = Searcher::new(&engine, window::WINDOW);
+    let mut want = Count::default();
     for (_, bytes) in &files {
-        engine.scan(bytes, &mut scratch, &mut found);
-        want += found.drain(..).count();
+        searcher.slice(bytes, &mut want);
     }
+    let want = want.0;
     let mut group = c.benchmark_group("scan");
     group.throughput(Throughput::Bytes(plain));
     group.sample_size(20);
-    let mut v = Scan { engine: &engine, scratch, found, window: Vec::new(), findings: 0 };
+    let mut v = Scan { searcher, findings: Count::default() };
     for (name, bytes) in [("plain", &[][..])].into_iter().chain(cases) {
         group.bench_function(name, |b| {
             b.iter(|| {
-                v.findings = 0;
+                v.findings = Count::default();
                 if bytes.is_empty() {
                     for (_, f) in &files {
                         v.leaf(&chain, Content::Bytes(black_box(f))).unwrap();
@@ -190,7 +190,7 @@ fn archives(c: &mut Criterion) {
                 } else {
                     expander.process(&chain, Content::Bytes(black_box(bytes)), &mut v).unwrap();
                 }
-                assert_eq!(v.findings, want, "{name}: findings differ from the plain files");
+                assert_eq!(v.findings.0, want, "{name}: findings differ from the plain files");
             });
         });
     }

@@ -13,12 +13,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use sluicebox::config::file::{self as config_file, FileConfig};
 use sluicebox::config::{Config, Format};
+use sluicebox::engine::check;
 use sluicebox::git::repo::{HistoryScan, Range};
 use sluicebox::input::Limits;
 use sluicebox::input::staged;
 use sluicebox::input::walk::WalkOptions;
 use sluicebox::report::{OutputOptions, Reporter, human::Human, json, sarif::Sarif};
-use sluicebox::rules::{Confidence, RuleSet, Severity, check};
+use sluicebox::rules::{Confidence, RuleSet, Severity};
 use sluicebox::{Engine, scan};
 
 #[derive(Parser)]
@@ -355,9 +356,9 @@ impl ScanArgs {
                 .map(|c| {
                     match c {
                         ContextArg::Runtime => sluicebox::context::RUNTIME,
-                        ContextArg::Test => sluicebox::context::TEST,
-                        ContextArg::Docs => sluicebox::context::DOCS,
-                        ContextArg::Example => sluicebox::context::EXAMPLE,
+                        ContextArg::Test => sluicebox::context::Context::Test.as_str(),
+                        ContextArg::Docs => sluicebox::context::Context::Docs.as_str(),
+                        ContextArg::Example => sluicebox::context::Context::Example.as_str(),
                     }
                     .to_string()
                 })
@@ -526,8 +527,8 @@ fn rules_list(format: ListFormat) -> Result<i32> {
                 .iter()
                 .map(|r| {
                     serde_json::json!({
-                        "id": r.id, "category": r.category, "severity": r.severity.as_str(),
-                        "description": r.description, "keywords": r.keywords, "validate": r.validate.map(sluicebox::engine::validate::Validator::name),
+                        "id": r.id, "category": r.category.as_str(), "severity": r.severity.as_str(),
+                        "description": r.description, "keywords": r.keywords, "validate": r.validate.map(sluicebox::rules::validate::Validator::name),
                         "references": r.references,
                     })
                 })

@@ -92,10 +92,13 @@ pub struct Config {
 
 impl Config {
     /// True when `--min-confidence` and `--context` let a finding of `rule` in `context` through.
-    pub fn reports(&self, confidence: Confidence, context: Option<&str>) -> bool {
+    pub fn reports(&self, confidence: Confidence, context: Option<crate::context::Context>) -> bool {
         confidence >= self.min_confidence
             && (self.contexts.is_empty()
-                || self.contexts.iter().any(|c| c == context.unwrap_or(crate::context::RUNTIME)))
+                || self
+                    .contexts
+                    .iter()
+                    .any(|c| c == context.map_or(crate::context::RUNTIME, crate::context::Context::as_str)))
     }
 }
 
@@ -120,7 +123,7 @@ pub struct IoOptions {
 impl Default for IoOptions {
     fn default() -> IoOptions {
         // 8 MiB per worker keeps the memory budget (64 MiB per thread) with room for archives.
-        IoOptions { read_max: 8 << 20, map_zip: true, window: crate::input::window::WINDOW }
+        IoOptions { read_max: 8 << 20, map_zip: true, window: crate::search::window::WINDOW }
     }
 }
 

@@ -10,12 +10,42 @@ use std::path::{Path, PathBuf};
 
 use crate::input::Chain;
 
-/// Test code or fixtures.
-pub const TEST: &str = "test";
-/// Documentation: `docs/`, README and other prose files, doc comments and docstrings.
-pub const DOCS: &str = "docs";
-/// Example and demo code.
-pub const EXAMPLE: &str = "example";
+/// Where a finding sits, when it is not shipped runtime code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Context {
+    /// Test code or fixtures.
+    Test,
+    /// Documentation: `docs/`, README and other prose files, doc comments and docstrings.
+    Docs,
+    /// Example and demo code.
+    Example,
+}
+
+impl Context {
+    /// Every label, in the order summaries list them.
+    pub const ALL: [Context; 3] = [Context::Test, Context::Docs, Context::Example];
+
+    /// The name used in records (`"context": "test"`) and by `--context`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Context::Test => "test",
+            Context::Docs => "docs",
+            Context::Example => "example",
+        }
+    }
+
+    /// The label named `name`, if any.
+    pub fn parse(name: &str) -> Option<Context> {
+        Context::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The name `--context` uses for findings with no label.
 pub const RUNTIME: &str = "runtime";
 
@@ -52,7 +82,7 @@ const EXAMPLE_DIRS: &[&[u8]] =
 /// The label of a finding at `offset` in `bytes`, the content of the unit at `chain`. `roots` are
 /// the scan roots: directories above them do not count (`/home/me/tests/pkg` as a root does not
 /// make every finding a test finding).
-pub fn of(chain: &Chain, roots: &[PathBuf], bytes: Option<(&[u8], usize)>) -> Option<&'static str> {
+pub fn of(chain: &Chain, roots: &[PathBuf], bytes: Option<(&[u8], usize)>) -> Option<Context> {
     let below = below_root(&chain.path, roots);
     let path = below.as_os_str().as_encoded_bytes();
     let parts: Vec<&[u8]> = path
@@ -63,11 +93,11 @@ pub fn of(chain: &Chain, roots: &[PathBuf], bytes: Option<(&[u8], usize)>) -> Op
     let (file, dirs) = parts.split_last()?;
     let dir_label = |lower: &[u8]| {
         if TEST_DIRS.contains(&lower) || is_test_dir(lower) {
-            Some(TEST)
+            Some(Context::Test)
         } else if EXAMPLE_DIRS.contains(&lower) {
-            Some(EXAMPLE)
+            Some(Context::Example)
         } else if DOCS_DIRS.contains(&lower) {
-            Some(DOCS)
+            Some(Context::Docs)
         } else {
             None
         }
@@ -75,20 +105,22 @@ pub fn of(chain: &Chain, roots: &[PathBuf], bytes: Option<(&[u8], usize)>) -> Op
     let mut label = None;
     for dir in dirs {
         match dir_label(&dir.to_ascii_lowercase()) {
-            Some(TEST) => return Some(TEST),
+            Some(Context::Test) => return Some(Context::Test),
             Some(l) if label.is_none() => label = Some(l),
             _ => {}
         }
     }
     if is_test_file(file) {
-        return Some(TEST);
+        return Some(Context::Test);
     }
     if let Some((bytes, offset)) = bytes
         && let Some(l) = from_text(file, bytes, offset)
     {
-        return if l == TEST { Some(TEST) } else { label.or(Some(l)) };
+        return if l == Context::Test { Some(Context::Test) } else { label.or(Some(l)) };
     }
-    label.or_else(|| is_example_file(file).then_some(EXAMPLE)).or_else(|| is_docs_file(file).then_some(DOCS))
+    label
+        .or_else(|| is_example_file(file).then_some(Context::Example))
+        .or_else(|| is_docs_file(file).then_some(Context::Docs))
 }
 
 /// `examples-1.json`, `iam.examples.json`, `config.example.yml`, `settings.sample.py`.
@@ -155,22 +187,22 @@ fn is_docs_file(name: &[u8]) -> bool {
 
 /// Labels read from the text around `offset`: Rust test modules and doc comments, Python
 /// docstrings.
-fn from_text(file: &[u8], bytes: &[u8], offset: usize) -> Option<&'static str> {
+fn from_text(file: &[u8], bytes: &[u8], offset: usize) -> Option<Context> {
     let offset = offset.min(bytes.len());
     if file.ends_with(b".rs") {
         let before = &bytes[..offset];
         // Test modules go last in a Rust file by convention: everything after the first
         // `#[cfg(test)]` that opens a module is test code.
         if memchr::memmem::find_iter(before, b"#[cfg(").any(|i| opens_test_module(&before[i..])) {
-            return Some(TEST);
+            return Some(Context::Test);
         }
         let line = line_start(bytes, offset);
         let lead = bytes[line..offset].trim_ascii_start();
         if lead.starts_with(b"///") || lead.starts_with(b"//!") {
-            return Some(DOCS);
+            return Some(Context::Docs);
         }
     } else if file.ends_with(b".py") && in_docstring(bytes, offset) {
-        return Some(DOCS);
+        return Some(Context::Docs);
     }
     None
 }
@@ -234,7 +266,7 @@ fn in_docstring(bytes: &[u8], offset: usize) -> bool {
 mod tests {
     use super::*;
 
-    fn label(path: &str, members: &[&str]) -> Option<&'static str> {
+    fn label(path: &str, members: &[&str]) -> Option<Context> {
         let chain =
             Chain { path: PathBuf::from(path), members: members.iter().map(|m| m.as_bytes().to_vec()).collect() };
         of(&chain, &[], None)
@@ -242,35 +274,35 @@ mod tests {
 
     #[test]
     fn by_location() {
-        let cases: &[(&str, &[&str], Option<&str>)] = &[
+        let cases: &[(&str, &[&str], Option<Context>)] = &[
             ("src/app.py", &[], None),
-            ("tests/a.py", &[], Some(TEST)),
-            ("pkg/test_creds/creds.py", &[], Some(TEST)),
-            ("lib/client_test.py", &[], Some(TEST)),
-            ("lib/test_client.py", &[], Some(TEST)),
-            ("x/client_test.go", &[], Some(TEST)),
-            ("x/client_test.cc", &[], Some(TEST)),
-            ("web/app.test.ts", &[], Some(TEST)),
-            ("src/ClientTest.java", &[], Some(TEST)),
+            ("tests/a.py", &[], Some(Context::Test)),
+            ("pkg/test_creds/creds.py", &[], Some(Context::Test)),
+            ("lib/client_test.py", &[], Some(Context::Test)),
+            ("lib/test_client.py", &[], Some(Context::Test)),
+            ("x/client_test.go", &[], Some(Context::Test)),
+            ("x/client_test.cc", &[], Some(Context::Test)),
+            ("web/app.test.ts", &[], Some(Context::Test)),
+            ("src/ClientTest.java", &[], Some(Context::Test)),
             ("src/Contest.java", &[], None),
             ("src/latest.py", &[], None),
-            ("urllib3/dummyserver/certs/server.key", &[], Some(TEST)),
-            ("pkg/testing/keys.go", &[], Some(TEST)),
-            ("docs/guide.md", &[], Some(DOCS)),
-            ("README.md", &[], Some(DOCS)),
-            ("examples/app.js", &[], Some(EXAMPLE)),
-            ("botocore/data/iam/2010-05-08/examples-1.json", &[], Some(EXAMPLE)),
-            ("apis/kms-2014-11-01.examples.json", &[], Some(EXAMPLE)),
-            ("config.example.yml", &[], Some(EXAMPLE)),
-            ("src/transformers/testing_utils.py", &[], Some(TEST)),
+            ("urllib3/dummyserver/certs/server.key", &[], Some(Context::Test)),
+            ("pkg/testing/keys.go", &[], Some(Context::Test)),
+            ("docs/guide.md", &[], Some(Context::Docs)),
+            ("README.md", &[], Some(Context::Docs)),
+            ("examples/app.js", &[], Some(Context::Example)),
+            ("botocore/data/iam/2010-05-08/examples-1.json", &[], Some(Context::Example)),
+            ("apis/kms-2014-11-01.examples.json", &[], Some(Context::Example)),
+            ("config.example.yml", &[], Some(Context::Example)),
+            ("src/transformers/testing_utils.py", &[], Some(Context::Test)),
             ("src/resample.py", &[], None),
-            ("examples/tests/app.js", &[], Some(TEST)),
-            ("pkg.tgz", &["package/test/x.js"], Some(TEST)),
+            ("examples/tests/app.js", &[], Some(Context::Test)),
+            ("pkg.tgz", &["package/test/x.js"], Some(Context::Test)),
             ("pkg.tgz", &["package/lib/x.js"], None),
-            ("pkg.tgz", &["package/README.md"], Some(DOCS)),
+            ("pkg.tgz", &["package/README.md"], Some(Context::Docs)),
             ("test", &[], None),
             ("a/contest/b.js", &[], None),
-            ("x.tgz", &["package/__tests__/k.js"], Some(TEST)),
+            ("x.tgz", &["package/__tests__/k.js"], Some(Context::Test)),
         ];
         for &(path, members, want) in cases {
             assert_eq!(label(path, members), want, "{path} {members:?}");
@@ -281,7 +313,7 @@ mod tests {
     fn below_the_root_only() {
         let chain = Chain { path: PathBuf::from("/srv/test/pkg/lib/x.js"), members: vec![] };
         assert_eq!(of(&chain, &[PathBuf::from("/srv/test/pkg")], None), None);
-        assert_eq!(of(&chain, &[], None), Some(TEST));
+        assert_eq!(of(&chain, &[], None), Some(Context::Test));
     }
 
     #[test]
@@ -289,15 +321,15 @@ mod tests {
         let rs = "#[cfg(any(feature = \"std\", test))]\nmod imp;\npub fn f() {}\n/// let t = \"KEY\";\npub fn g() {}\n#[cfg(all(test, feature = \"std\"))]\n#[allow(unused)]\nmod tests {\n    const T: &str = \"KEY\";\n}\n";
         let chain = Chain { path: PathBuf::from("crate/src/lib.rs"), members: vec![] };
         let at = |s: &str, n: usize| s.match_indices("KEY").nth(n).unwrap().0;
-        assert_eq!(of(&chain, &[], Some((rs.as_bytes(), at(rs, 0)))), Some(DOCS));
-        assert_eq!(of(&chain, &[], Some((rs.as_bytes(), at(rs, 1)))), Some(TEST));
+        assert_eq!(of(&chain, &[], Some((rs.as_bytes(), at(rs, 0)))), Some(Context::Docs));
+        assert_eq!(of(&chain, &[], Some((rs.as_bytes(), at(rs, 1)))), Some(Context::Test));
         assert_eq!(of(&chain, &[], Some((rs.as_bytes(), 3))), None);
 
         let py = "\"\"\"Module.\n\n    client = Client(\"KEY\")\n\"\"\"\nTOKEN = \"KEY\"\ndef f():\n    '''Use KEY here.'''\n    x = \"\"\"KEY\"\"\"\n";
         let chain = Chain { path: PathBuf::from("pkg/hub.py"), members: vec![] };
-        assert_eq!(of(&chain, &[], Some((py.as_bytes(), at(py, 0)))), Some(DOCS));
+        assert_eq!(of(&chain, &[], Some((py.as_bytes(), at(py, 0)))), Some(Context::Docs));
         assert_eq!(of(&chain, &[], Some((py.as_bytes(), at(py, 1)))), None);
-        assert_eq!(of(&chain, &[], Some((py.as_bytes(), at(py, 2)))), Some(DOCS));
+        assert_eq!(of(&chain, &[], Some((py.as_bytes(), at(py, 2)))), Some(Context::Docs));
         assert_eq!(of(&chain, &[], Some((py.as_bytes(), at(py, 3)))), None);
     }
 }

@@ -4,14 +4,34 @@
 //! and source maps that pass by, and at the end attributes every finding to its package
 //! ([`crate::package`]) and turns the maps into per-package summaries ([`mapsummary`]). An input
 //! is also the unit of the state store and of a killed run: its records are written together.
+//! [`record`] is the one place a check's or the searcher's hit becomes a reporter's record.
 
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::checks::Hit;
 use crate::checks::mapsummary::{self, MapFacts, Shipped, Tally};
 use crate::input::Chain;
 use crate::package::{ArchivePackages, FindingMeta, Package, Vendored, manifest};
-use crate::report::Record;
+use crate::report::{FindingRecord, Record};
+
+/// A check's or the searcher's [`Hit`] as the reporter's record (`known_public` is judged later,
+/// from the fingerprint).
+pub fn record(hit: Hit) -> FindingRecord {
+    FindingRecord {
+        rule: hit.rule,
+        chain: hit.chain,
+        line: hit.line,
+        column: hit.column,
+        secret: hit.secret,
+        entropy: hit.entropy,
+        validated: hit.validated,
+        context: hit.context,
+        known_public: false,
+        meta: hit.meta,
+        git: hit.git,
+    }
+}
 
 /// Member names kept per input for "does this map's source ship?" (beyond it, sources of later
 /// maps are judged against the names seen so far).
@@ -143,7 +163,7 @@ impl JobBuffer {
                     tally.add(facts, &check);
                 }
                 let meta = FindingMeta { package: own.clone(), ..FindingMeta::default() };
-                records.extend(tally.findings(ids, &meta, None).into_iter().map(Record::Finding));
+                records.extend(tally.findings(ids, &meta).into_iter().map(|h| Record::Finding(record(h))));
             } else {
                 let check = |facts: &MapFacts, name: &str| mapsummary::on_disk(&facts.chain.path, name);
                 for facts in &self.maps {
@@ -203,7 +223,7 @@ impl MapTallies {
         let mut out = Vec::new();
         for (package, tally) in self.0 {
             let meta = FindingMeta { package, ..FindingMeta::default() };
-            out.extend(tally.findings(ids, &meta, None).into_iter().map(Record::Finding));
+            out.extend(tally.findings(ids, &meta).into_iter().map(|h| Record::Finding(record(h))));
         }
         out
     }

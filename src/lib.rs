@@ -33,6 +33,7 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod scope;
+pub mod search;
 pub mod shard;
 pub mod state;
 pub mod watch;

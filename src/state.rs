@@ -247,7 +247,7 @@ fn encode_record(r: &Record, input: &Path, rules: &RuleSet) -> Value {
         Record::Finding(f) => {
             let mut v = json!({
                 "rule": rules.get(f.rule).id, "c": encode_chain(&f.chain, input), "l": f.line, "col": f.column,
-                "s": b64(&f.secret), "e": f.entropy, "v": f.validated, "ctx": f.context,
+                "s": b64(&f.secret), "e": f.entropy, "v": f.validated.map(crate::rules::validate::Validator::name), "ctx": f.context.map(crate::context::Context::as_str),
             });
             if let Some(m) = &f.meta {
                 v["pkg"] = m.package.as_ref().map(encode_package).into();
@@ -263,10 +263,6 @@ fn encode_record(r: &Record, input: &Path, rules: &RuleSet) -> Value {
             json!({"skip": reason.as_str(), "msg": message, "c": encode_chain(chain, input)})
         }
     }
-}
-
-fn statics(s: Option<&str>, known: &[&'static str]) -> Option<&'static str> {
-    s.and_then(|s| known.iter().find(|k| **k == s).copied())
 }
 
 fn decode_record(v: &Value, input: &Path, rules: &RuleSet) -> Option<Record> {
@@ -303,12 +299,8 @@ fn decode_record(v: &Value, input: &Path, rules: &RuleSet) -> Option<Record> {
         validated: v
             .get("v")
             .filter(|v| v.is_string())
-            .and_then(|v| serde_json::from_value::<crate::engine::validate::Validator>(v.clone()).ok())
-            .map(crate::engine::validate::Validator::name),
-        context: statics(
-            v.get("ctx").and_then(Value::as_str),
-            &[crate::context::TEST, crate::context::DOCS, crate::context::EXAMPLE],
-        ),
+            .and_then(|v| serde_json::from_value::<crate::rules::validate::Validator>(v.clone()).ok()),
+        context: v.get("ctx").and_then(Value::as_str).and_then(crate::context::Context::parse),
         known_public: false, // judged again from the fingerprint when replayed
         meta,
         git: None, // history scans are not replayed from the state store
@@ -348,8 +340,8 @@ mod tests {
                 column: None,
                 secret: b"npm:x".to_vec(),
                 entropy: Some(4.5),
-                validated: Some("github-checksum"),
-                context: Some("test"),
+                validated: Some(crate::rules::validate::Validator::GithubChecksum),
+                context: Some(crate::context::Context::Test),
                 known_public: false,
                 meta: Some(std::sync::Arc::new(meta)),
                 git: None,

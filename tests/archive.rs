@@ -304,7 +304,7 @@ fn no_archives_treats_them_as_opaque_bytes() {
 fn a_secret_across_a_window_boundary_inside_a_streamed_member_is_found_once() {
     let dir = util::tempdir();
     let tok = token(3);
-    let window = sluicebox::input::window::WINDOW;
+    let window = sluicebox::search::window::WINDOW;
     // Lines of 99 bytes + newline; the token starts 10 bytes before the first window boundary.
     let mut member = Vec::with_capacity(3 * window);
     while member.len() < window - 10 - 100 {

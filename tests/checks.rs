@@ -284,7 +284,7 @@ fn content_hits_inside_a_credential_file_are_reported_separately() {
     assert!(has(&c, "credential-file.dotenv", "app/tests/fixtures/.env", None), "{:#?}", found(&c));
     assert!(has(&c, "github.", "app/tests/fixtures/.env", Some(2)), "{:#?}", found(&c));
     // Under a fixtures directory both carry the test context.
-    assert!(c.findings().iter().all(|f| f.context == Some("test")));
+    assert!(c.findings().iter().all(|f| f.context == Some(sluicebox::context::Context::Test)));
 }
 
 #[test]

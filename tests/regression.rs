@@ -9,15 +9,16 @@
 use std::io::{self, Read};
 use std::path::Path;
 
-use sluicebox::engine::{Engine, Finding};
+use sluicebox::engine::{Engine, Finding, check};
 use sluicebox::input::archive::Expander;
-use sluicebox::input::lines::{self, LineTracker};
-use sluicebox::input::window::{self, OVERLAP};
 use sluicebox::input::{Chain, Content, Limits, SkipReason, Visitor};
-use sluicebox::rules::{RuleSet, check};
+use sluicebox::rules::RuleSet;
+use sluicebox::search::lines::{self, LineTracker};
+use sluicebox::search::window::OVERLAP;
+use sluicebox::search::{Searcher, utf16};
 use sluicebox::{Error, checks::sourcemap};
 
-use crate::util;
+use crate::util::{self, Chunked};
 
 /// `(file name, bytes)` of every reproducer for `target`, sorted.
 fn reproducers(target: &str) -> Vec<(String, Vec<u8>)> {
@@ -60,22 +61,7 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// Hands out at most `chunk` bytes per `read`, like a pipe or a decompressor.
-struct Chunked<'a> {
-    data: &'a [u8],
-    chunk: usize,
-}
-
-impl Read for Chunked<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = buf.len().min(self.data.len()).min(self.chunk);
-        buf[..n].copy_from_slice(&self.data[..n]);
-        self.data = &self.data[n..];
-        Ok(n)
-    }
-}
-
-/// `fuzz_targets/scan_bytes.rs`: prefiltered == naive, windowed stream == whole slice.
+/// `fuzz_targets/scan_bytes.rs`: prefiltered == naive, searched as a stream == as a slice.
 fn scan_bytes(engine: &Engine, input: &[u8]) {
     let mut f = Fields(input);
     let window = OVERLAP + 1 + usize::from(f.u16());
@@ -91,23 +77,18 @@ fn scan_bytes(engine: &Engine, input: &[u8]) {
     let mut naive = Vec::new();
     engine.scan_naive(data, &mut scratch, &mut naive);
     assert_eq!(fast, naive, "prefiltered scan differs from the naive oracle");
-    let (mut streamed, mut found) = (Vec::new(), Vec::new());
-    let mut buf = Vec::new();
-    window::for_each_window(&mut Chunked { data, chunk }, &mut buf, window, |w| {
-        let base = w.lines.offset() as usize;
-        engine.scan(w.bytes, &mut scratch, &mut found);
-        for f in found.drain(..) {
-            if w.report_end.contains(&f.span.end) {
-                let shift = |r: std::ops::Range<usize>| r.start + base..r.end + base;
-                streamed.push(Finding { span: shift(f.span), secret: shift(f.secret), ..f });
-            }
-        }
-    })
-    .unwrap();
-    let key = |f: &Finding| (f.span.start, f.span.end, f.rule);
-    fast.sort_by_key(key);
+    if utf16::is_utf16(data) {
+        return;
+    }
+    let mut searcher = Searcher::new(engine, window);
+    let (mut whole, mut streamed) = (Vec::new(), Vec::new());
+    searcher.slice(data, &mut whole);
+    let n = searcher.stream(&mut Chunked { data, chunk }, &mut streamed).unwrap();
+    assert_eq!(n, data.len() as u64);
+    let key = |f: &(Finding, u64, u64)| (f.0.span.start, f.0.span.end, f.0.rule);
+    whole.sort_by_key(key);
     streamed.sort_by_key(key);
-    assert_eq!(fast, streamed, "windowed scan differs from the whole-slice scan (window {window})");
+    assert_eq!(whole, streamed, "windowed search differs from the whole-slice search (window {window})");
 }
 
 /// Drains every leaf an expansion hands over.

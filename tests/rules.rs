@@ -2,7 +2,8 @@
 //! (prefilter, entropy, validators included); ids unique and well-formed; every rules/ file
 //! embedded (the unit test in src/rules/builtin.rs); a readable error for a broken rule.
 
-use sluicebox::rules::{RuleSet, check};
+use sluicebox::engine::check;
+use sluicebox::rules::RuleSet;
 
 use crate::util;
 
@@ -19,9 +20,17 @@ fn the_pack_is_complete() {
     let content: Vec<_> = rules.rules().iter().filter(|r| r.is_content_rule()).collect();
     assert!(content.len() >= 450, "only {} content rules", content.len());
     for r in content {
-        assert!(!r.keywords.is_empty(), "{} has no keywords", r.id);
-        assert!(!r.examples.is_empty() && !r.negative_examples.is_empty(), "{} lacks examples", r.id);
-        // Issue 11: an example states the secret it must yield; `rules::check` compares it.
+        // Loading already refuses a rule without keywords or examples; what it does not check:
+        // a negative example must get past the keyword prefilter (ASCII case-insensitive, as
+        // the engine's), or the rule's pattern is never tested against a near miss.
+        let keyword =
+            |text: &str| r.keywords.iter().any(|k| text.to_ascii_lowercase().contains(&k.to_ascii_lowercase()));
+        assert!(
+            r.negative_examples.iter().any(|n| keyword(n)),
+            "{}: no negative example contains a keyword, so none reaches the pattern",
+            r.id
+        );
+        // Issue 11: an example states the secret it must yield; `engine::check` compares it.
         for ex in &r.examples {
             assert!(ex.secret().is_some(), "{}: example {:?} does not state its secret", r.id, ex.input());
         }

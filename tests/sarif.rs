@@ -74,8 +74,8 @@ fn archive_chains_whole_files_and_errors_are_valid() {
             column: line.map(|_| 14),
             secret: b"acme_0123456789abcdefghijklmn".to_vec(),
             entropy: Some(4.2),
-            validated: Some("checksum"),
-            context: Some("test"),
+            validated: Some(sluicebox::rules::validate::Validator::GithubChecksum),
+            context: Some(sluicebox::context::Context::Test),
             known_public: false,
             meta: None,
         })

@@ -17,5 +17,6 @@ mod regression;
 mod review;
 mod rules;
 mod sarif;
+mod searcher;
 mod watch;
 mod workflow;

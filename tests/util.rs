@@ -56,7 +56,7 @@ pub fn npm_token(rng: &mut Rng) -> String {
 
 fn checksummed(rng: &mut Rng, prefix: &str) -> String {
     let body = rng.alnum(30);
-    let tail = sluicebox::engine::validate::base62_6(crc32(body.as_bytes()));
+    let tail = sluicebox::rules::validate::base62_6(crc32(body.as_bytes()));
     format!("{prefix}{body}{}", std::str::from_utf8(&tail).unwrap())
 }
 
@@ -190,4 +190,19 @@ pub fn run_measured(args: &[&str]) -> (i32, Vec<u8>, u64) {
         std::thread::sleep(std::time::Duration::from_millis(5));
     };
     (code, reader.join().unwrap(), peak)
+}
+
+/// Hands out at most `chunk` bytes per `read`, like a pipe or a decompressor.
+pub struct Chunked<'a> {
+    pub data: &'a [u8],
+    pub chunk: usize,
+}
+
+impl std::io::Read for Chunked<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.data.len()).min(self.chunk);
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
 }

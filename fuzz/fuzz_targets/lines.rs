@@ -1,10 +1,10 @@
-//! Line/column mapping (`input::lines`) against a naive byte-by-byte count: whole slices, a
+//! Line/column mapping (`search::lines`) against a naive byte-by-byte count: whole slices, a
 //! tracker advanced across arbitrary split points (as streamed windows do), and `line_around`.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use sluicebox::input::lines::{self, LineTracker};
+use sluicebox::search::lines::{self, LineTracker};
 
 const MAX_INPUT: usize = 1 << 14;
 

@@ -5,7 +5,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use sluicebox::engine::Engine;
-use sluicebox::rules::{RuleSet, check};
+use sluicebox::engine::check;
+use sluicebox::rules::RuleSet;
 
 /// Rule files are small; big ones only make the fuzzer compile huge regexes.
 const MAX_INPUT: usize = 4096;

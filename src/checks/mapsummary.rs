@@ -18,7 +18,6 @@ use std::sync::Arc;
 
 use crate::input::Chain;
 use crate::package::{FindingMeta, Package};
-use crate::report::FindingRecord;
 use crate::rules::{RuleId, RuleSet};
 
 /// Examples kept per kind.
@@ -145,7 +144,7 @@ impl Tally {
     }
 
     /// The summary findings of one package (`meta` carries its attribution).
-    pub fn findings(&self, ids: Ids, meta: &FindingMeta, context: Option<&'static str>) -> Vec<FindingRecord> {
+    pub fn findings(&self, ids: Ids, meta: &FindingMeta) -> Vec<super::Hit> {
         let key = meta
             .package
             .as_ref()
@@ -182,7 +181,7 @@ impl Tally {
                 dependency: None,
                 package: meta.package.clone(),
             };
-            out.push(FindingRecord {
+            out.push(super::Hit {
                 rule,
                 chain: first.clone(),
                 line: None,
@@ -190,8 +189,7 @@ impl Tally {
                 secret: key.clone().into_bytes(),
                 entropy: None,
                 validated: None,
-                context,
-                known_public: false,
+                context: None,
                 meta: Some(Arc::new(meta)),
                 git: None,
             });
@@ -330,7 +328,7 @@ mod tests {
             t.add(&facts, &never);
         }
         let meta = FindingMeta::default();
-        let f = t.findings(ids, &meta, None);
+        let f = t.findings(ids, &meta);
         assert_eq!(f.len(), 3, "{f:?}");
         let notes: Vec<_> = f.iter().map(|f| f.meta.as_ref().unwrap().note.clone().unwrap()).collect();
         assert_eq!(

@@ -8,6 +8,8 @@
 //! there are any (a map's `sourcesContent`, an inflated git object). Checks report under the rule
 //! ids of `rules/checks.toml`, so they are listed, disabled and baselined like any rule: a
 //! disabled id silences its finding, while the decoding that feeds the content rules goes on.
+//! Checks return their findings as [`Hit`]s through the [`Host`]; the scan turns them into
+//! records.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod credfiles;
@@ -24,7 +26,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::Error;
 use crate::input::{Chain, Content, Limits, SkipReason};
-use crate::report::FindingRecord;
+use crate::package::FindingMeta;
+use crate::rules::validate::Validator;
 use crate::rules::{RuleId, RuleSet, Severity};
 use credfiles::Kind;
 
@@ -39,14 +42,41 @@ pub trait Host {
     /// Runs the content rules over `content` and reports what they find (no checks).
     fn scan(&mut self, chain: &Chain, content: Content<'_>) -> Result<(), Error>;
     /// Runs the content rules over `bytes` and returns the findings instead of reporting them.
-    fn scan_collect(&mut self, chain: &Chain, bytes: &[u8]) -> Vec<FindingRecord>;
+    fn scan_collect(&mut self, chain: &Chain, bytes: &[u8]) -> Vec<Hit>;
     /// Reports a finding returned by [`Host::scan_collect`].
-    fn report(&mut self, finding: FindingRecord);
+    fn report(&mut self, hit: Hit);
     /// True the first time `key` is seen within the current top-level input.
     fn first_in_input(&mut self, key: &Chain) -> bool;
     /// A source map (or a script's inline maps) was read: counted per package, reported as a
     /// summary when the package is complete ([`mapsummary`]).
     fn source_map(&mut self, facts: mapsummary::MapFacts);
+}
+
+/// A finding as the checks see and return it: a rule at a place, with the secret (or a content
+/// hash for a whole-file finding). The checks never build the reporter's records; the scan turns
+/// hits into records ([`crate::job::record`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hit {
+    /// The rule that matched.
+    pub rule: RuleId,
+    /// Where.
+    pub chain: Chain,
+    /// 1-based line, `None` for a whole-file finding.
+    pub line: Option<u64>,
+    /// 1-based byte column, `None` for a whole-file finding.
+    pub column: Option<u64>,
+    /// The secret value (or what identifies a whole-file finding).
+    pub secret: Vec<u8>,
+    /// Shannon entropy of the secret (content rules).
+    pub entropy: Option<f32>,
+    /// The validator that confirmed it (content rules).
+    pub validated: Option<Validator>,
+    /// `test`, `docs` or `example` ([`crate::context`]); `None` for shipped runtime code.
+    pub context: Option<crate::context::Context>,
+    /// Package attribution and a summary's note (per-package summaries).
+    pub meta: Option<std::sync::Arc<FindingMeta>>,
+    /// For a finding in git objects: commit, blob, path in the tree, author date.
+    pub git: Option<std::sync::Arc<crate::git::Origin>>,
 }
 
 /// The rule ids the checks report under; `None` when the rule is not loaded (disabled).

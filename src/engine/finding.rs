@@ -3,6 +3,7 @@
 use std::ops::Range;
 
 use crate::rules::RuleId;
+use crate::rules::validate::Validator;
 
 /// One confirmed match of one rule in a haystack.
 #[derive(Clone, Debug, PartialEq)]
@@ -16,5 +17,5 @@ pub struct Finding {
     /// Shannon entropy of the secret, bits per byte.
     pub entropy: f32,
     /// The validator that confirmed the secret, if the rule has one.
-    pub validated: Option<&'static str>,
+    pub validated: Option<Validator>,
 }

@@ -6,16 +6,17 @@
 //! rules' patterns inside those windows ([`verify`]). See `src/engine/DESIGN.md`.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod check;
 pub mod entropy;
 pub mod finding;
 mod gram;
 pub mod prefilter;
 mod simd;
-pub mod validate;
 pub mod verify;
 
 use std::ops::Range;
 
+pub use crate::rules::validate;
 pub use finding::Finding;
 
 use crate::error::Error;
@@ -23,15 +24,7 @@ use crate::rules::{RuleId, RuleSet};
 use prefilter::Prefilter;
 use verify::{Compiled, RuleScratch};
 
-/// Bytes searched before a keyword hit: the longest stretch of a match ahead of its keyword.
-pub const WINDOW_BEFORE: usize = 256;
-/// Bytes searched after a keyword hit: the longest stretch of a match after its keyword.
-pub const WINDOW_AFTER: usize = 2048;
-/// The longest keyword a rule may have (windows widen by the longest keyword on each side).
-pub const MAX_KEYWORD: usize = 64;
-/// The longest match the engine guarantees to find (a window around a keyword hit, widened by
-/// the longest keyword); streamed inputs overlap windows by more than this.
-pub const MAX_MATCH: usize = WINDOW_BEFORE + WINDOW_AFTER + 3 * MAX_KEYWORD;
+pub use crate::rules::bounds::{MAX_KEYWORD, MAX_MATCH, WINDOW_AFTER, WINDOW_BEFORE};
 
 /// Receives findings from [`Engine::scan`].
 pub trait Sink {

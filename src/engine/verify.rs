@@ -181,7 +181,7 @@ impl Compiled {
             return None;
         }
         let validated = match self.validate {
-            Some(v) if v.check(value) => Some(v.name()),
+            Some(v) if v.check(value) => Some(v),
             Some(_) => return None,
             None => None,
         };

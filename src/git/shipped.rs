@@ -17,10 +17,9 @@ use gix_object::Kind;
 use super::Origin;
 use super::history::{self, Met, Walker};
 use super::pack::{self, PackLimits, Stop};
-use crate::checks::Host;
+use crate::checks::{Hit, Host};
 use crate::error::{Error, ErrorKind};
 use crate::input::{Chain, Content, Limits, SkipReason};
-use crate::report::FindingRecord;
 
 /// Largest packfile read into memory; a larger one is reported as skipped (size-limit).
 pub const PACK_CAP: u64 = 256 << 20;
@@ -69,7 +68,7 @@ pub fn scan_pack(chain: &Chain, content: Content<'_>, limits: &Limits, host: &mu
     let mut commits: HashMap<ObjectId, history::Commit> = HashMap::new();
     let mut trees: HashMap<ObjectId, Vec<u8>> = HashMap::new();
     let mut tree_bytes = 0usize;
-    let mut pending: HashMap<ObjectId, Vec<FindingRecord>> = HashMap::new();
+    let mut pending: HashMap<ObjectId, Vec<Hit>> = HashMap::new();
     let walked = pack::walk(bytes, pack_limits, |id, kind, data| match kind {
         Kind::Tree => {
             if tree_bytes + data.len() <= TREE_BUDGET {
@@ -137,7 +136,7 @@ fn attribute(
     repo: &Chain,
     commits: &HashMap<ObjectId, history::Commit>,
     trees: &HashMap<ObjectId, Vec<u8>>,
-    mut pending: HashMap<ObjectId, Vec<FindingRecord>>,
+    mut pending: HashMap<ObjectId, Vec<Hit>>,
     host: &mut dyn Host,
 ) {
     if pending.is_empty() {

@@ -1,15 +1,14 @@
 //! Inputs: where bytes come from and what they are called. A unit is a [`Chain`] (the file path
-//! plus one member name per archive level) and its [`Content`] (a slice, or a stream that is
-//! scanned in overlapping windows). This module knows no rules and no output formats; it sniffs
-//! formats by magic bytes and expands archives in memory, never into files.
+//! plus one member name per archive level) and its [`Content`] (a slice, or a stream that
+//! [`crate::search`] reads in overlapping windows). This module knows no rules, no engine and no
+//! output formats; it sniffs formats by magic bytes and expands archives in memory, never into
+//! files.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod archive;
-pub mod lines;
 pub mod mmap;
 pub mod staged;
 pub mod walk;
-pub mod window;
 
 use std::fmt;
 use std::io::Read;
@@ -69,7 +68,8 @@ impl fmt::Display for Chain {
 pub enum Content<'a> {
     /// The whole unit in memory (a small file read, a mapped file, a decoded child).
     Bytes(&'a [u8]),
-    /// A stream (a large file, a decompressing archive member): scanned in windows.
+    /// A stream (a large file, a decompressing archive member): scanned in windows
+    /// ([`crate::search`]).
     Reader(&'a mut dyn Read),
 }
 

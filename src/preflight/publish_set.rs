@@ -654,7 +654,8 @@ pub fn scan(
     };
     items.push(with_evidence(item, repo, rules, &runtime));
     if !fixtures.is_empty() {
-        let dirs: std::collections::BTreeSet<&str> = fixtures.iter().filter_map(|f| f.context).collect();
+        let dirs: std::collections::BTreeSet<&str> =
+            fixtures.iter().filter_map(|f| f.context.map(crate::context::Context::as_str)).collect();
         let item = Item::new(
             "publish-set.fixtures",
             Section::PublishSet,

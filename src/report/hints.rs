@@ -1,7 +1,7 @@
 //! One-line remediation hints: a rule's own `remediation`, else a hint for its family (the id
 //! before the first `.`), else one for its category. Shown by human output and in SARIF help.
 
-use crate::rules::Rule;
+use crate::rules::{Category, Rule};
 
 /// `(family, hint)`: what to do when a rule of that family fires.
 const FAMILIES: &[(&str, &str)] = &[
@@ -52,13 +52,16 @@ const FAMILIES: &[(&str, &str)] = &[
 ];
 
 /// `(category, hint)`: the fallback when the family has none.
-const CATEGORIES: &[(&str, &str)] = &[
-    ("secret", "if it is real, revoke it at its provider, then rotate and remove it from history"),
-    ("credential-file", "remove the file from the package and rotate the credentials in it"),
-    ("source-map", "do not ship source maps: exclude *.map from the package (or set sourcesContent off)"),
-    ("git", "do not ship .git: add it to the package's ignore file or use a files allow-list"),
-    ("hygiene", "add a files allow-list so only intended files are published"),
-];
+/// The hint for a category, when the rule's family has none.
+fn by_category(category: Category) -> &'static str {
+    match category {
+        Category::Secret => "if it is real, revoke it at its provider, then rotate and remove it from history",
+        Category::CredentialFile => "remove the file from the package and rotate the credentials in it",
+        Category::SourceMap => "do not ship source maps: exclude *.map from the package (or set sourcesContent off)",
+        Category::Git => "do not ship .git: add it to the package's ignore file or use a files allow-list",
+        Category::Hygiene => "add a files allow-list so only intended files are published",
+    }
+}
 
 /// The hint for `rule`.
 pub fn hint(rule: &Rule) -> &str {
@@ -66,11 +69,7 @@ pub fn hint(rule: &Rule) -> &str {
         return r;
     }
     let family = rule.id.split('.').next().unwrap_or("");
-    FAMILIES
-        .iter()
-        .find(|(f, _)| *f == family)
-        .or_else(|| CATEGORIES.iter().find(|(c, _)| *c == rule.category))
-        .map_or("if it is real, rotate it and remove it from history", |(_, h)| h)
+    FAMILIES.iter().find(|(f, _)| *f == family).map_or_else(|| by_category(rule.category), |(_, h)| h)
 }
 
 /// The key hints are grouped by: the rule id when it has its own remediation, else its family.
@@ -97,7 +96,7 @@ mod tests {
         assert_eq!(hint(&rule("github.pat", "secret", Some("do x"))), "do x");
         assert!(hint(&rule("github.pat", "secret", None)).contains("github.com/settings/tokens"));
         assert!(hint(&rule("acme.token", "credential-file", None)).contains("remove the file"));
-        assert!(hint(&rule("acme.token", "other", None)).contains("rotate"));
+        assert!(hint(&rule("acme.token", "secret", None)).contains("revoke it at its provider"));
         assert_eq!(group(&rule("github.pat", "secret", None)), "github.*");
         assert_eq!(group(&rule("github.pat", "secret", Some("x"))), "github.pat");
         assert_eq!(group(&rule("acme.token", "secret", None)), "acme.token");

@@ -176,13 +176,15 @@ pub fn summary_line(s: &Summary, findings: &[FindingRecord], rules: &RuleSet) ->
     if !by_confidence.is_empty() {
         line.push_str(&format!(" (confidence: {})", by_confidence.join(", ")));
     }
-    let by_context: Vec<String> = [None, Some(context::TEST), Some(context::DOCS), Some(context::EXAMPLE)]
-        .iter()
-        .filter_map(|&c| {
-            let n = findings.iter().filter(|f| f.context == c).count();
-            (n > 0 && (n < findings.len() || c.is_some())).then(|| format!("{n} {}", c.unwrap_or(context::RUNTIME)))
-        })
-        .collect();
+    let by_context: Vec<String> =
+        [None, Some(context::Context::Test), Some(context::Context::Docs), Some(context::Context::Example)]
+            .iter()
+            .filter_map(|&c| {
+                let n = findings.iter().filter(|f| f.context == c).count();
+                (n > 0 && (n < findings.len() || c.is_some()))
+                    .then(|| format!("{n} {}", c.map_or(context::RUNTIME, context::Context::as_str)))
+            })
+            .collect();
     if !by_context.is_empty() {
         line.push_str(&format!(" (context: {})", by_context.join(", ")));
     }

@@ -101,7 +101,7 @@ pub fn record_json(rules: &RuleSet, record: &Record, show_secrets: bool) -> Valu
             let rule = rules.get(f.rule);
             m.insert("kind".into(), "finding".into());
             m.insert("rule".into(), rule.id.clone().into());
-            m.insert("category".into(), rule.category.clone().into());
+            m.insert("category".into(), rule.category.as_str().into());
             m.insert("severity".into(), f.severity(rules).as_str().into());
             m.insert("confidence".into(), rule.confidence().as_str().into());
             m.insert("description".into(), rule.description.clone().into());
@@ -125,12 +125,12 @@ pub fn record_json(rules: &RuleSet, record: &Record, show_secrets: bool) -> Valu
             m.insert("secret".into(), mask(&f.secret, show_secrets).into());
             m.insert("fingerprint".into(), f.fingerprint(rules).into());
             m.insert("entropy".into(), f.entropy.map(|e| (f64::from(e) * 100.0).round() / 100.0).into());
-            m.insert("validated".into(), f.validated.into());
+            m.insert("validated".into(), f.validated.map(crate::rules::validate::Validator::name).into());
             if f.known_public {
                 m.insert("known_public".into(), true.into());
             }
             if let Some(c) = f.context {
-                m.insert("context".into(), c.into());
+                m.insert("context".into(), c.as_str().into());
             }
             if let Some(meta) = &f.meta {
                 insert_meta(&mut m, meta);

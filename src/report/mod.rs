@@ -34,9 +34,9 @@ pub struct FindingRecord {
     /// Shannon entropy of the secret.
     pub entropy: Option<f32>,
     /// The validator that confirmed it.
-    pub validated: Option<&'static str>,
+    pub validated: Option<crate::rules::validate::Validator>,
     /// `test`, `docs` or `example` ([`crate::context`]); `None` for shipped runtime code.
-    pub context: Option<&'static str>,
+    pub context: Option<crate::context::Context>,
     /// A documented sample or widely shipped test key ([`known_public`]): reported at `low`.
     pub known_public: bool,
     /// The package it lies in, and a summary's note (issue 12); shared by an input's findings.

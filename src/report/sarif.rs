@@ -68,7 +68,8 @@ pub fn log(rules: &RuleSet, records: &[Record], summary: &Summary, show_secrets:
                 let rule = rules.get(f.rule);
                 let secret = escape_control(&mask(&f.secret, show_secrets));
                 let mut location = json!({"physicalLocation": {"artifactLocation": {"uri": uri(&f.chain)}}});
-                let mut properties = json!({"category": rule.category, "severity": f.severity(rules).as_str()});
+                let mut properties =
+                    json!({"category": rule.category.as_str(), "severity": f.severity(rules).as_str()});
                 let mut text = format!("{}: {secret}", rule.description);
                 if f.chain.members.is_empty() {
                     if let (Some(line), Some(column)) = (f.line, f.column) {
@@ -96,10 +97,10 @@ pub fn log(rules: &RuleSet, records: &[Record], summary: &Summary, show_secrets:
                     properties["known_public"] = true.into();
                 }
                 if let Some(v) = f.validated {
-                    properties["validated"] = v.into();
+                    properties["validated"] = v.name().into();
                 }
                 if let Some(c) = f.context {
-                    properties["context"] = c.into();
+                    properties["context"] = c.as_str().into();
                 }
                 if let (Some(meta), Some(props)) = (&f.meta, properties.as_object_mut()) {
                     super::json::insert_meta(props, meta);

@@ -1,13 +1,16 @@
-//! Rules: parse and validate rule files (TOML, schema in `rules/README.md`) and hand them to the
-//! engine. A rule that fails to parse or compile is named by id.
+//! Rules: the rule data types, parsed and validated from rule files (TOML, schema in
+//! `rules/README.md`), with the bounds a pattern must fit ([`bounds`]) and the validators a rule
+//! may name ([`validate`]). The engine imports this module, never the other way round; a rule
+//! that fails to parse or compile is named by id.
 
+pub mod bounds;
 pub mod builtin;
-pub mod check;
+pub mod validate;
 
 use serde::Deserialize;
 
-use crate::engine::validate::Validator;
 use crate::error::{Error, ErrorKind};
+use validate::Validator;
 
 /// Index of a rule inside a [`RuleSet`], as regex-automata has `PatternID`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -119,6 +122,41 @@ impl Example {
     }
 }
 
+/// What kind of finding a rule reports (DESIGN.md "What it finds").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    /// A hard-coded secret or credential.
+    Secret,
+    /// A file that is a credential by its name (`.env`, `.npmrc` with a token, a key file).
+    CredentialFile,
+    /// A shipped source map, or original sources embedded in one.
+    SourceMap,
+    /// A shipped `.git` directory and what it exposes.
+    Git,
+    /// Publish hygiene (`preflight`).
+    Hygiene,
+}
+
+impl Category {
+    /// The name used in rule files and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Secret => "secret",
+            Category::CredentialFile => "credential-file",
+            Category::SourceMap => "source-map",
+            Category::Git => "git",
+            Category::Hygiene => "hygiene",
+        }
+    }
+}
+
+impl std::fmt::Display for Category {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// One rule as written in a rule file.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -127,8 +165,8 @@ pub struct Rule {
     pub id: String,
     /// One line for humans.
     pub description: String,
-    /// `secret`, `credential-file`, `source-map`, `git` or `hygiene`.
-    pub category: String,
+    /// What kind of finding it reports.
+    pub category: Category,
     /// How bad a finding is.
     pub severity: Severity,
     /// Literal keywords for the prefilter (ASCII case-insensitive). Required for content rules.
@@ -286,15 +324,12 @@ fn validate_rule(rule: &Rule) -> Result<(), Error> {
     if rule.description.trim().is_empty() {
         return bad("description is empty".into());
     }
-    if !["secret", "credential-file", "source-map", "git", "hygiene"].contains(&rule.category.as_str()) {
-        return bad(format!("unknown category '{}'", rule.category));
-    }
     if rule.is_content_rule() {
         if rule.keywords.is_empty() || rule.keywords.iter().any(|k| k.trim().is_empty()) {
             return bad("a content rule needs at least one non-empty keyword".into());
         }
-        if let Some(k) = rule.keywords.iter().find(|k| k.len() > crate::engine::MAX_KEYWORD) {
-            return bad(format!("keyword '{k}' is longer than {} bytes", crate::engine::MAX_KEYWORD));
+        if let Some(k) = rule.keywords.iter().find(|k| k.len() > bounds::MAX_KEYWORD) {
+            return bad(format!("keyword '{k}' is longer than {} bytes", bounds::MAX_KEYWORD));
         }
         if rule.examples.is_empty() || rule.negative_examples.is_empty() {
             return bad("a content rule needs examples and negative_examples".into());

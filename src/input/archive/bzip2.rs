@@ -5,7 +5,22 @@ use std::io::{self, BufRead, Read};
 
 use ::bzip2::bufread::MultiBzDecoder;
 
-use super::{Consumed, Decode};
+use super::{Codec, Consumed, Decode, Input};
+
+/// bzip2 in the registry of compression formats.
+pub(super) struct Bzip2;
+
+impl Codec for Bzip2 {
+    fn name(&self) -> &'static str {
+        "bzip2"
+    }
+    fn sniff(&self, head: &[u8]) -> bool {
+        sniff(head)
+    }
+    fn decoder<'a>(&self, input: Input<'a>) -> io::Result<Box<dyn Decode + 'a>> {
+        Ok(Box::new(Decoder::new(input)))
+    }
+}
 
 /// True for a bzip2 stream header: `BZh`, a block size digit, then a block or end-of-stream
 /// magic (so a text file starting with "BZh1" is not taken for one).

@@ -6,7 +6,22 @@ use std::io::{self, BufRead, Read};
 
 use flate2::bufread::GzDecoder;
 
-use super::{Consumed, Decode};
+use super::{Codec, Consumed, Decode, Input};
+
+/// gzip in the registry of compression formats.
+pub(super) struct Gzip;
+
+impl Codec for Gzip {
+    fn name(&self) -> &'static str {
+        "gzip"
+    }
+    fn sniff(&self, head: &[u8]) -> bool {
+        head.starts_with(&[0x1f, 0x8b])
+    }
+    fn decoder<'a>(&self, input: Input<'a>) -> io::Result<Box<dyn Decode + 'a>> {
+        Ok(Box::new(Decoder::new(input)))
+    }
+}
 
 /// Decodes every gzip member of `input` in turn.
 pub(super) struct Decoder<B: BufRead> {

@@ -1,6 +1,8 @@
 //! Archive expansion: sniff a unit's magic bytes, and expand archives into child units within
 //! [`Limits`], recursively. Each format lives in its own module: bytes or a stream in, child
-//! units out. Nothing is written to disk, and member names are never used as paths.
+//! units out. Nothing is written to disk, and member names are never used as paths. Pure
+//! compression formats implement one trait (`Codec`: sniff + decoder) and are registered in
+//! one list (`CODECS`); the containers (tar, zip) are expanded here.
 //!
 //! Compressed streams (gzip, zstd, bzip2, xz) and tar members are handed on as streams, decoded on
 //! the fly, so a 10 GiB member costs what a small one does. A zip needs random access: a mapped
@@ -28,14 +30,8 @@ use crate::error::{Error, ErrorKind};
 /// Archive and compression formats recognised by magic bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    /// gzip (`.gz`, `.tgz`, `.crate`).
-    Gzip,
-    /// zstd frame (`.zst`, `.tar.zst`).
-    Zstd,
-    /// bzip2 stream (`.bz2`, `.tar.bz2`).
-    Bzip2,
-    /// xz stream (`.xz`, `.tar.xz`).
-    Xz,
+    /// A pure compression format (registered in `CODECS`): decoded as one stream under the same chain.
+    Compressed(Compressor),
     /// POSIX ustar, GNU or v7 tar (`.tar`, `.gem`).
     Tar,
     /// zip family (`.zip`, `.whl`, `.jar`, `.nupkg`, `.apk`, ...).
@@ -43,15 +39,54 @@ pub enum Format {
 }
 
 impl Format {
-    fn name(self) -> &'static str {
+    /// The format's name, as messages use it.
+    pub fn name(self) -> &'static str {
         match self {
-            Format::Gzip => "gzip",
-            Format::Zstd => "zstd",
-            Format::Bzip2 => "bzip2",
-            Format::Xz => "xz",
+            Format::Compressed(c) => c.name(),
             Format::Tar => "tar",
             Format::Zip => "zip",
         }
+    }
+}
+
+/// A pure compression format: sniffed by its magic bytes, decoded as one stream whose output is
+/// the same unit (a `.tgz` is one level). A new format is one file implementing this plus one
+/// line in `CODECS`; budgets (ratio, expanded bytes), faults and nesting are handled here.
+trait Codec: Sync {
+    /// The name used in messages (`gzip: invalid deflate block at compressed byte 5120`).
+    fn name(&self) -> &'static str;
+    /// True when `head` (up to [`SNIFF_LEN`] bytes) starts a stream of this format.
+    fn sniff(&self, head: &[u8]) -> bool;
+    /// A decoder reading `input`; an error when it cannot even start (a bad header, a memory
+    /// limit the stream asks to exceed).
+    fn decoder<'a>(&self, input: Input<'a>) -> io::Result<Box<dyn Decode + 'a>>;
+}
+
+/// Every compression format, in sniffing order (before zip and tar).
+const CODECS: &[&dyn Codec] = &[&gzip::Gzip, &zstd::Zstd, &bzip2::Bzip2, &xz::Xz];
+
+/// One of the registered compression formats.
+#[derive(Clone, Copy)]
+pub struct Compressor(&'static dyn Codec);
+
+impl Compressor {
+    /// The format's name (`gzip`, `zstd`, `bzip2`, `xz`).
+    pub fn name(self) -> &'static str {
+        self.0.name()
+    }
+}
+
+impl PartialEq for Compressor {
+    fn eq(&self, other: &Compressor) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for Compressor {}
+
+impl std::fmt::Debug for Compressor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -77,14 +112,8 @@ pub const MAX_RATIO_TRIPS: u32 = 8;
 
 /// The format of a unit starting with `head`, if it is an archive.
 pub fn sniff(head: &[u8]) -> Option<Format> {
-    if head.starts_with(&[0x1f, 0x8b]) {
-        Some(Format::Gzip)
-    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Some(Format::Zstd)
-    } else if bzip2::sniff(head) {
-        Some(Format::Bzip2)
-    } else if xz::sniff(head) {
-        Some(Format::Xz)
+    if let Some(codec) = CODECS.iter().find(|c| c.sniff(head)) {
+        Some(Format::Compressed(Compressor(*codec)))
     } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") || head.starts_with(b"PK\x07\x08PK") {
         Some(Format::Zip)
     } else if tar::sniff(head) {
@@ -278,14 +307,13 @@ impl Session {
     ) -> Result<(), Error> {
         let Some(level) = self.enter(format, chain, level, decoded, visitor) else { return Ok(()) };
         match format {
-            Format::Gzip | Format::Zstd | Format::Bzip2 | Format::Xz => {
+            Format::Compressed(codec) => {
                 let id = self.open_stream();
-                let result = match content {
-                    Content::Bytes(bytes) => self.decode(format, id, chain, SliceInput::new(bytes), level, visitor),
-                    Content::Reader(reader) => {
-                        self.decode(format, id, chain, CountingInput::new(reader), level, visitor)
-                    }
+                let input = match content {
+                    Content::Bytes(bytes) => Input::Slice(SliceInput::new(bytes)),
+                    Content::Reader(reader) => Input::Stream(CountingInput::new(reader)),
                 };
+                let result = self.decoded(id, chain, codec.0, input, level, visitor);
                 self.close(id, chain, result, visitor)
             }
             Format::Tar => match content {
@@ -305,43 +333,25 @@ impl Session {
         }
     }
 
-    /// Decodes a compressed stream and hands its output on as one unit (same chain).
-    fn decode<B: BufRead + Consumed>(
-        &self,
-        format: Format,
-        id: StreamId,
-        chain: &Chain,
-        input: B,
-        level: usize,
-        visitor: &mut dyn Visitor,
-    ) -> Result<(), Error> {
-        match format {
-            Format::Gzip => self.decoded(id, chain, "gzip", Ok(gzip::Decoder::new(input)), level, visitor),
-            Format::Bzip2 => self.decoded(id, chain, "bzip2", Ok(bzip2::Decoder::new(input)), level, visitor),
-            Format::Zstd => self.decoded(id, chain, "zstd", zstd::Decoder::new(input), level, visitor),
-            Format::Xz => self.decoded(id, chain, "xz", xz::Decoder::new(input), level, visitor),
-            Format::Tar | Format::Zip => unreachable!("not a compression format"),
-        }
-    }
-
     /// Hands a decoder's output on as one unit (same chain), guarded so its faults are reported
     /// once; a decoder that cannot even start is an error at `chain`.
-    fn decoded<D: Read + Decode>(
+    fn decoded(
         &self,
         id: StreamId,
         chain: &Chain,
-        what: &'static str,
-        decoder: io::Result<D>,
+        codec: &dyn Codec,
+        input: Input<'_>,
         level: usize,
         visitor: &mut dyn Visitor,
     ) -> Result<(), Error> {
-        match decoder {
+        match codec.decoder(input) {
             Ok(d) => {
-                let mut g = Guard::new(self, id, what, d);
+                let mut g = Guard::new(self, id, codec.name(), d);
                 let r = self.unit(chain, Content::Reader(&mut g), level, true, visitor);
                 g.drain(r)
             }
             Err(e) => {
+                let what = codec.name();
                 visitor.error(chain, &archive_error(format!("{what}: {}", crate::error::io_message(&e))));
                 Ok(())
             }
@@ -558,6 +568,51 @@ trait Decode: Read {
     fn consumed(&self) -> u64;
 }
 
+impl<D: Decode + ?Sized> Decode for Box<D> {
+    fn consumed(&self) -> u64 {
+        (**self).consumed()
+    }
+}
+
+/// A compressed stream's input: a slice (a file in memory, a mapped zip's member) or a stream.
+enum Input<'a> {
+    Slice(SliceInput<'a>),
+    Stream(CountingInput<'a>),
+}
+
+impl Read for Input<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Input::Slice(s) => s.read(buf),
+            Input::Stream(s) => s.read(buf),
+        }
+    }
+}
+
+impl BufRead for Input<'_> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        match self {
+            Input::Slice(s) => s.fill_buf(),
+            Input::Stream(s) => s.fill_buf(),
+        }
+    }
+    fn consume(&mut self, amt: usize) {
+        match self {
+            Input::Slice(s) => s.consume(amt),
+            Input::Stream(s) => s.consume(amt),
+        }
+    }
+}
+
+impl Consumed for Input<'_> {
+    fn consumed(&self) -> u64 {
+        match self {
+            Input::Slice(s) => s.consumed(),
+            Input::Stream(s) => s.consumed(),
+        }
+    }
+}
+
 /// A slice as a decoder's input.
 struct SliceInput<'a> {
     data: &'a [u8],
@@ -721,20 +776,21 @@ mod tests {
         let mut tar = vec![0u8; 512];
         tar[..5].copy_from_slice(b"a.txt");
         tar[257..263].copy_from_slice(b"ustar\0");
-        let cases: &[(&[u8], Option<Format>)] = &[
-            (b"\x1f\x8b\x08\x00", Some(Format::Gzip)),
-            (b"\x28\xb5\x2f\xfd\x00", Some(Format::Zstd)),
-            (b"BZh91AY&SY", Some(Format::Bzip2)),
+        let cases: &[(&[u8], Option<&str>)] = &[
+            (b"\x1f\x8b\x08\x00", Some("gzip")),
+            (b"\x28\xb5\x2f\xfd\x00", Some("zstd")),
+            (b"BZh91AY&SY", Some("bzip2")),
+            (b"\xfd7zXZ\x00", Some("xz")),
             (b"BZh9x", None),
-            (b"PK\x03\x04", Some(Format::Zip)),
-            (b"PK\x05\x06", Some(Format::Zip)),
+            (b"PK\x03\x04", Some("zip")),
+            (b"PK\x05\x06", Some("zip")),
             (b"PK\x01\x02", None),
-            (&tar, Some(Format::Tar)),
+            (&tar, Some("tar")),
             (b"plain text", None),
             (b"", None),
         ];
         for &(head, want) in cases {
-            assert_eq!(sniff(head), want, "{:?}", String::from_utf8_lossy(head));
+            assert_eq!(sniff(head).map(Format::name), want, "{:?}", String::from_utf8_lossy(head));
         }
     }
 

@@ -9,11 +9,26 @@ use ::liblzma::bufread::XzDecoder;
 use ::liblzma::stream::{CONCATENATED, Stream};
 
 use super::zstd::OverLimit;
-use super::{Consumed, Decode};
+use super::{Codec, Consumed, Decode, Input};
 
 /// The decoder memory accepted (80 MiB): `xz -9` needs about 65 MiB; a stream asking for more
 /// is a `size-limit` skip, not an allocation.
 pub const MEMLIMIT: u64 = 80 << 20;
+
+/// xz in the registry of compression formats.
+pub(super) struct Xz;
+
+impl Codec for Xz {
+    fn name(&self) -> &'static str {
+        "xz"
+    }
+    fn sniff(&self, head: &[u8]) -> bool {
+        sniff(head)
+    }
+    fn decoder<'a>(&self, input: Input<'a>) -> io::Result<Box<dyn Decode + 'a>> {
+        Ok(Box::new(Decoder::new(input)?))
+    }
+}
 
 /// True for an xz stream header (`FD 37 7A 58 5A 00`).
 pub(super) fn sniff(head: &[u8]) -> bool {

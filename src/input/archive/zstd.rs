@@ -4,11 +4,26 @@
 
 use std::io::{self, BufRead, Read};
 
-use super::{Consumed, Decode};
+use super::{Codec, Consumed, Decode, Input};
 
 /// The largest window accepted (64 MiB): above what `zstd -19` uses (8 MiB) and what most
 /// `--long` archives use; a frame asking for more is an error, not an allocation.
 pub const WINDOW_LOG_MAX: u32 = 26;
+
+/// zstd in the registry of compression formats.
+pub(super) struct Zstd;
+
+impl Codec for Zstd {
+    fn name(&self) -> &'static str {
+        "zstd"
+    }
+    fn sniff(&self, head: &[u8]) -> bool {
+        head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+    }
+    fn decoder<'a>(&self, input: Input<'a>) -> io::Result<Box<dyn Decode + 'a>> {
+        Ok(Box::new(Decoder::new(input)?))
+    }
+}
 
 /// Decodes the zstd frames of `input`.
 pub(super) struct Decoder<B: BufRead> {

@@ -2,19 +2,24 @@
 //! match spanning a window boundary is still found exactly once.
 //!
 //! Each window is `WINDOW` bytes of new data plus the `OVERLAP` bytes before it. A match is
-//! reported by the first window in which it ends at least `MAX_MATCH` bytes before the window
-//! end (or in the last window), and never again: the next window starts `OVERLAP` =
-//! 2 × `MAX_MATCH` before the end, so it still sees every deferred match whole.
+//! reported by the first window in which it ends at least `MARGIN` bytes before the window end
+//! (or in the last window), and never again: the next window starts `OVERLAP` = 2 × `MARGIN`
+//! before the end, so it still sees every deferred match whole. `MARGIN` is the longest match
+//! (`MAX_MATCH`) plus the line context the searcher reads each side of a finding
+//! ([`allow::LINE_REACH`]), so an inline allow is judged on the same bytes as in a whole slice.
 
 use std::io::{self, Read};
 
+use super::allow;
 use super::lines::LineTracker;
-use crate::engine::MAX_MATCH;
+use crate::rules::bounds::MAX_MATCH;
 
 /// New bytes per window.
 pub const WINDOW: usize = 1 << 20;
+/// A match must end this far before a window's end to be reported by it (unless it is the last).
+pub const MARGIN: usize = MAX_MATCH + allow::LINE_REACH;
 /// Bytes carried over from one window to the next.
-pub const OVERLAP: usize = 2 * MAX_MATCH;
+pub const OVERLAP: usize = 2 * MARGIN;
 
 /// One window handed to the callback.
 pub struct Window<'a> {
@@ -47,7 +52,7 @@ pub fn for_each_window(
             Err(e) => (true, Some(e)),
         };
         let len = buf.len();
-        let hi = if eof { len } else { len - MAX_MATCH };
+        let hi = if eof { len } else { len - MARGIN };
         if hi > reported_to {
             each(Window { bytes: buf, lines: &lines, report_end: reported_to + 1..=hi });
         }

@@ -1,4 +1,5 @@
-//! Built-in checksum validators for token formats that carry one.
+//! Built-in checksum validators for token formats that carry one: the [`Validator`] a rule names
+//! (rule data) and the check the engine runs on a candidate secret (pure functions on bytes).
 //!
 //! GitHub (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`) and npm (`npm_`) tokens end in six base62
 //! characters that encode the CRC32 of the 30 random characters before them. Base64 values

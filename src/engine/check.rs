@@ -1,6 +1,7 @@
 //! `sluice rules check` and `tests/rules.rs`: every rule's examples must produce a finding of
 //! that rule through the whole engine (prefilter, entropy and validators included), and every
-//! negative example must not.
+//! negative example must not. It lives in `engine`, not `rules`, because it runs the engine
+//! (`rules` must not import `engine`).
 
 use crate::engine::Engine;
 use crate::rules::RuleId;
