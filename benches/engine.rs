@@ -84,5 +84,63 @@ fn scan(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, compile, scan);
+/// A GitHub-style token with a valid CRC32 tail (made up at bench time).
+fn github_token(seed: &mut u64) -> String {
+    const A: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let body: String = (0..30)
+        .map(|_| {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            A[(*seed % 62) as usize] as char
+        })
+        .collect();
+    let mut crc = !0u32;
+    for &b in body.as_bytes() {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    let (mut n, mut tail) = (!crc, Vec::new());
+    for _ in 0..6 {
+        tail.push(A[(n % 62) as usize]);
+        n /= 62;
+    }
+    tail.reverse();
+    format!("ghp_{body}{}", String::from_utf8(tail).unwrap())
+}
+
+/// Issue 14: a buffer dense with findings (one every 8 lines, about 17,000 per 8 MiB) costs time
+/// linear in its size: line numbers are counted once per buffer, not once per finding.
+fn dense(c: &mut Criterion) {
+    let engine = Engine::new(RuleSet::builtin().unwrap()).unwrap();
+    let mut group = c.benchmark_group("dense-findings");
+    group.sample_size(10);
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    for mib in [1usize, 8] {
+        let (mut text, mut planted) = (String::new(), 0);
+        while text.len() < mib << 20 {
+            if planted * 8 <= text.len() / 61 {
+                text.push_str(&format!("k = \"{}\"\n", github_token(&mut seed)));
+                planted += 1;
+            } else {
+                text.push_str(&"x".repeat(60));
+                text.push('\n');
+            }
+        }
+        let mut searcher = sluicebox::search::Searcher::new(&engine, 1 << 20);
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_function(format!("{mib}MiB"), |b| {
+            b.iter(|| {
+                let mut out: Vec<(sluicebox::engine::Finding, u64, u64)> = Vec::new();
+                searcher.slice(black_box(text.as_bytes()), &mut out);
+                assert_eq!(out.len(), planted);
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, compile, scan, dense);
 criterion_main!(benches);
