@@ -37,6 +37,7 @@ rule_files![
     "jwt.toml",
     "messaging.toml",
     "monitoring.toml",
+    "more.toml",
     "npm.toml",
     "observability.toml",
     "payments.toml",
