@@ -36,6 +36,7 @@ pub mod scope;
 pub mod search;
 pub mod shard;
 pub mod state;
+pub mod time;
 pub mod watch;
 
 pub use config::{Config, Format};
