@@ -40,16 +40,7 @@ fn write_tree(root: &Path, files: &[(String, Vec<u8>)]) {
 }
 
 fn tgz(files: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let mut tar = tar::Builder::new(gz);
-    for (name, bytes) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(bytes.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        tar.append_data(&mut h, name, bytes.as_slice()).unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap()
+    crate::util::tgz(files)
 }
 
 fn zip(files: &[(String, Vec<u8>)]) -> Vec<u8> {

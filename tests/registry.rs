@@ -12,27 +12,7 @@ use serde_json::Value;
 
 use crate::util::{self, Rng};
 
-fn tar_bytes(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut tar = tar::Builder::new(Vec::new());
-    for (name, bytes) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(bytes.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        tar.append_data(&mut h, name, bytes.as_slice()).unwrap();
-    }
-    tar.into_inner().unwrap()
-}
-
-fn gz(bytes: &[u8]) -> Vec<u8> {
-    let mut g = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    g.write_all(bytes).unwrap();
-    g.finish().unwrap()
-}
-
-fn tgz(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    gz(&tar_bytes(files))
-}
+use util::{gz, tar_bytes, tgz};
 
 fn zip(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
     let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));

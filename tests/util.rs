@@ -206,3 +206,29 @@ impl std::io::Read for Chunked<'_> {
         Ok(n)
     }
 }
+
+/// A tar archive of `files` (GNU headers, mode 644), for tests that pack their own inputs.
+pub fn tar_bytes<S: AsRef<str>>(files: &[(S, Vec<u8>)]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, bytes) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, name.as_ref(), bytes.as_slice()).unwrap();
+    }
+    tar.into_inner().unwrap()
+}
+
+/// `bytes` gzip-compressed.
+pub fn gz(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut g = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    g.write_all(bytes).unwrap();
+    g.finish().unwrap()
+}
+
+/// A `.tgz` of `files`.
+pub fn tgz<S: AsRef<str>>(files: &[(S, Vec<u8>)]) -> Vec<u8> {
+    gz(&tar_bytes(files))
+}
